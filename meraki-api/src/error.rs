@@ -1,0 +1,292 @@
+//! The one error type of the crate.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+
+/// What went wrong with a call. `Display` gives one line a person can act on.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API answered with an error status (after any retries).
+    Api(ApiError),
+    /// The API still answered `429 Too Many Requests` when retries ran out.
+    RateLimited(ApiError),
+    /// The request was refused before anything was sent.
+    InvalidRequest(InvalidRequest),
+    /// The client could not be configured as asked.
+    Config(String),
+    /// A response body could not be decoded into the operation's type.
+    Decode(DecodeError),
+    /// The request did not complete: connection, timeout or body transfer.
+    Transport(TransportError),
+    /// The API redirected to a host that is not Meraki's; nothing was sent there.
+    RedirectRefused {
+        /// The operation that was redirected.
+        operation: &'static str,
+        /// Host (and port) the redirect named.
+        host: String,
+    },
+    /// Pagination stopped because the API's `Link` header could not be followed safely.
+    Pagination {
+        /// The paginated operation.
+        operation: &'static str,
+        /// What was wrong with the `Link` header.
+        reason: String,
+    },
+}
+
+/// An error status from the API, with what support will ask for.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The operation, as its spec names it (e.g. `getOrganizationLicenses`).
+    pub operation: &'static str,
+    /// The final HTTP status.
+    pub status: StatusCode,
+    /// The messages of the `{"errors": [...]}` body, if it had one.
+    pub messages: Vec<String>,
+    /// The `X-Request-Id` response header.
+    pub request_id: Option<String>,
+    /// How many times the request was sent.
+    pub attempts: u32,
+    /// The `Retry-After` the API asked for, on a 429.
+    pub retry_after: Option<Duration>,
+}
+
+/// A request refused before sending, naming the parameter at fault where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidRequest {
+    /// The operation, as its spec names it.
+    pub operation: &'static str,
+    /// The parameter at fault, as the API names it (`perPage`, `organizationId`), if known.
+    pub parameter: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A response that does not decode.
+#[derive(Debug)]
+pub struct DecodeError {
+    /// The operation, as its spec names it.
+    pub operation: &'static str,
+    /// JSON path of the value that failed, e.g. `[3].permanentlyQueuedLicenses[0].id`.
+    pub path: String,
+    /// The decoder's message.
+    pub message: String,
+    /// A short excerpt of the body around the failure.
+    pub excerpt: String,
+}
+
+/// A request that never produced a response.
+#[derive(Debug)]
+pub struct TransportError {
+    /// The operation, as its spec names it.
+    pub operation: &'static str,
+    /// How many times the request was sent.
+    pub attempts: u32,
+    /// The underlying error.
+    pub source: reqwest::Error,
+}
+
+impl Error {
+    /// The HTTP status, where the API answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api(e) | Error::RateLimited(e) => Some(e.status),
+            _ => None,
+        }
+    }
+
+    /// The `X-Request-Id` of the failed response, where there was one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) | Error::RateLimited(e) => e.request_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(e) => write!(f, "{e}"),
+            Error::RateLimited(e) => write!(f, "rate limited: {e}"),
+            Error::InvalidRequest(e) => {
+                write!(f, "{}: invalid request: ", e.operation)?;
+                if let Some(p) = &e.parameter {
+                    write!(f, "parameter `{p}`: ")?;
+                }
+                f.write_str(&e.message)
+            }
+            Error::Config(message) => write!(f, "client configuration: {message}"),
+            Error::Decode(e) => write!(
+                f,
+                "{}: response does not decode at `{}`: {} (near: {})",
+                e.operation, e.path, e.message, e.excerpt
+            ),
+            Error::Transport(e) => {
+                let kind = if e.source.is_timeout() {
+                    "timed out"
+                } else if e.source.is_connect() {
+                    "could not connect"
+                } else {
+                    "transport error"
+                };
+                write!(f, "{}: {kind} after {} attempt(s)", e.operation, e.attempts)?;
+                // reqwest's own message names the URL, never headers.
+                write!(f, ": {}", e.source)
+            }
+            Error::RedirectRefused { operation, host } => write!(
+                f,
+                "{operation}: refused a redirect to `{host}`, which is not a Meraki host; \
+                 the request (and API key) was not sent there"
+            ),
+            Error::Pagination { operation, reason } => {
+                write!(f, "{operation}: pagination stopped: {reason}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: HTTP {}", self.operation, self.status)?;
+        if !self.messages.is_empty() {
+            write!(f, ": {}", self.messages.join("; "))?;
+        }
+        if self.attempts > 1 {
+            write!(f, " (after {} attempts)", self.attempts)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [X-Request-Id: {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport(e) => Some(&e.source),
+            _ => None,
+        }
+    }
+}
+
+/// The `{"errors": [...]}` body Meraki sends with error statuses.
+pub(crate) fn error_messages(body: &[u8]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        errors: Vec<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Body>(body) {
+        Ok(b) => b
+            .errors
+            .into_iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect(),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![excerpt(text, 0, 200)]
+            }
+        }
+    }
+}
+
+/// Re-decodes a body that failed, this time tracking the path, to say where it failed.
+pub(crate) fn decode_error<T: DeserializeOwned>(
+    operation: &'static str,
+    body: &[u8],
+    original: &serde_json::Error,
+) -> DecodeError {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => (e.path().to_string(), e.inner().to_string()),
+        Ok(_) => (".".to_owned(), original.to_string()),
+    };
+    let text = String::from_utf8_lossy(body);
+    let offset = byte_offset(&text, original.line(), original.column());
+    DecodeError {
+        operation,
+        path,
+        message,
+        excerpt: excerpt(&text, offset, 80),
+    }
+}
+
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+/// Up to `width` characters of `text` around byte `offset`, on one line.
+pub(crate) fn excerpt(text: &str, offset: usize, width: usize) -> String {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let center = chars.partition_point(|(i, _)| *i < offset);
+    let start = center.saturating_sub(width / 2);
+    let end = (start + width).min(chars.len());
+    let mut out: String = chars[start..end]
+        .iter()
+        .map(|(_, c)| if c.is_control() { ' ' } else { *c })
+        .collect();
+    if start > 0 {
+        out.insert(0, '…');
+    }
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_meraki_error_bodies() {
+        assert_eq!(
+            error_messages(br#"{"errors": ["Organization not found", "x"]}"#),
+            ["Organization not found", "x"]
+        );
+        assert_eq!(
+            error_messages(b"<html>Bad gateway</html>"),
+            ["<html>Bad gateway</html>"]
+        );
+        assert!(error_messages(b"").is_empty());
+    }
+
+    #[test]
+    fn decode_errors_name_the_path() {
+        let body = br#"[{"id": "1"}, {"id": 2}]"#;
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Item {
+            id: String,
+        }
+        let err = serde_json::from_slice::<Vec<Item>>(body).unwrap_err();
+        let decoded = decode_error::<Vec<Item>>("getThings", body, &err);
+        assert_eq!(decoded.path, "[1].id");
+        assert!(decoded.excerpt.contains("\"id\": 2"), "{}", decoded.excerpt);
+    }
+
+    #[test]
+    fn excerpts_are_short_and_char_safe() {
+        let text = "é".repeat(500);
+        let e = excerpt(&text, 501, 20);
+        assert!(e.chars().count() <= 22);
+        assert_eq!(excerpt("abc", 99, 10), "abc");
+    }
+}

@@ -1,0 +1,64 @@
+//! A typed, async client for the Cisco Meraki Dashboard API.
+//!
+//! The operations and their types are generated at build time by
+//! [progenitor](https://github.com/oxidecomputer/progenitor) from `openapi/openapi.yaml`,
+//! which `cargo xtask generate` merges from Meraki's published operation documents. Around
+//! them sit small hand-written layers: [`auth`] (API keys that are never printed), [`config`]
+//! (building a [`Client`]), per-organization rate limiting, retries and safe redirects (all
+//! inside the generated client's hooks, so every call gets them), [`pagination`] (Link-header
+//! streams) and [`Error`].
+//!
+//! ```no_run
+//! use meraki_api::prelude::*;
+//!
+//! # async fn demo() -> Result<(), meraki_api::Error> {
+//! let client = meraki_api::Client::from_env()?; // MERAKI_DASHBOARD_API_KEY
+//! let licenses = client
+//!     .get_organization_licenses()
+//!     .organization_id("123456")
+//!     .state("active")
+//!     .call()
+//!     .await?
+//!     .into_inner();
+//! for license in licenses {
+//!     println!("{:?} {:?}", license.license_type, license.expiration_date);
+//! }
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod config;
+mod error;
+mod hooks;
+pub mod link;
+pub mod operation;
+pub mod pagination;
+mod rate_limit;
+mod redirect;
+mod retry;
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
+/// The progenitor output and the build script's operation table, included verbatim.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused_imports)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/progenitor.rs"));
+    include!(concat!(env!("OUT_DIR"), "/extensions.rs"));
+}
+
+pub use config::{ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
+pub use error::{ApiError, DecodeError, Error, InvalidRequest, TransportError};
+pub use generated::{builder, types, Client};
+pub use hooks::{Runtime, Stats};
+pub use progenitor_client::ResponseValue;
+pub use rate_limit::RateLimitConfig;
+pub use retry::{parse_retry_after, RetryPolicy};
+
+/// The traits that put `.call()` and `.into_paginator()` on every operation builder.
+pub mod prelude {
+    pub use crate::operation::Operation;
+    pub use crate::pagination::{Direction, Paginate};
+    pub use crate::Client;
+}

@@ -1,0 +1,231 @@
+//! Recorded HTTP exchanges ("fixtures") and a local server that replays them, for testing
+//! code that uses this client without the live API. Enabled by the `test-util` feature.
+//!
+//! A fixture file is JSON:
+//!
+//! ```json
+//! {
+//!   "description": "first page of licenses",
+//!   "request": {
+//!     "method": "GET",
+//!     "path": "/api/v1/organizations/123456/licenses",
+//!     "query": [["perPage", "3"]],
+//!     "headers": {"authorization": "Bearer {{api_key}}", "accept": "application/json"}
+//!   },
+//!   "response": {
+//!     "status": 200,
+//!     "headers": {"link": "<https://n1.meraki.com/api/v1/...>; rel=next"},
+//!     "body": [{"id": "1"}]
+//!   }
+//! }
+//! ```
+//!
+//! The key is never recorded: `{{api_key}}` in a request header stands for
+//! [`FIXTURE_API_KEY`], the key the replaying client must send.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use crate::{Client, ClientBuilder};
+
+/// The placeholder that stands for the API key in fixture request headers.
+pub const KEY_PLACEHOLDER: &str = "{{api_key}}";
+
+/// The (fake) key a client replaying fixtures sends in place of [`KEY_PLACEHOLDER`].
+pub const FIXTURE_API_KEY: &str = "feedfacefeedfacefeedfacefeedfacefeedface";
+
+/// One recorded request/response exchange.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Fixture {
+    /// What the exchange shows.
+    #[serde(default)]
+    pub description: String,
+    /// The request the client must send.
+    pub request: RecordedRequest,
+    /// The response the server gives.
+    pub response: RecordedResponse,
+}
+
+/// A recorded request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path, including the `/api/v1` prefix.
+    pub path: String,
+    /// Query pairs, decoded, in any order (`profileIds[]` repeated once per value).
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    /// Headers the request must carry (names lower-case).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// A recorded response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RecordedResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers (`link`, `x-request-id`, `retry-after`, ...).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// JSON body; a string is sent as raw text (for non-JSON bodies).
+    #[serde(default)]
+    pub body: Value,
+}
+
+/// Why fixtures could not be loaded.
+#[derive(Debug)]
+pub struct FixtureError {
+    /// The file at fault.
+    pub file: PathBuf,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fixture {}: {}", self.file.display(), self.message)
+    }
+}
+
+impl std::error::Error for FixtureError {}
+
+impl Fixture {
+    /// Reads one fixture file.
+    pub fn load(file: &Path) -> Result<Self, FixtureError> {
+        let fail = |message: String| FixtureError {
+            file: file.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| fail(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| fail(e.to_string()))
+    }
+
+    /// Reads every `*.json` fixture in `dir`, in file-name order.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Self>, FixtureError> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| FixtureError {
+                file: dir.to_owned(),
+                message: e.to_string(),
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files.iter().map(|f| Self::load(f)).collect()
+    }
+
+    /// Whether `request` is the recorded request: method, path, the same query pairs in any
+    /// order, and every recorded header (with the key placeholder filled in).
+    pub fn matches(&self, request: &Request) -> bool {
+        let recorded = &self.request;
+        if !request
+            .method
+            .as_str()
+            .eq_ignore_ascii_case(&recorded.method)
+            || request.url.path() != recorded.path
+        {
+            return false;
+        }
+        let mut sent: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+        let mut want = recorded.query.clone();
+        sent.sort();
+        want.sort();
+        if sent != want {
+            return false;
+        }
+        recorded.headers.iter().all(|(name, value)| {
+            let expected = value.replace(KEY_PLACEHOLDER, FIXTURE_API_KEY);
+            request
+                .headers
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v == expected)
+        })
+    }
+
+    fn response_template(&self) -> ResponseTemplate {
+        let mut template = ResponseTemplate::new(self.response.status);
+        for (name, value) in &self.response.headers {
+            template = template.append_header(name.as_str(), value.as_str());
+        }
+        match &self.response.body {
+            Value::Null => template,
+            Value::String(text) => template.set_body_raw(text.clone().into_bytes(), "text/plain"),
+            body => template.set_body_raw(
+                serde_json::to_vec(body).expect("a Value always serializes"),
+                "application/json",
+            ),
+        }
+    }
+}
+
+struct FixtureMatcher(Fixture);
+
+impl wiremock::Match for FixtureMatcher {
+    fn matches(&self, request: &Request) -> bool {
+        self.0.matches(request)
+    }
+}
+
+/// A local HTTP server (127.0.0.1, random port) answering with recorded responses.
+pub struct ReplayServer {
+    server: MockServer,
+}
+
+impl ReplayServer {
+    /// Starts a server that answers each fixture's request with its response, each fixture
+    /// expected exactly `times` times (`None`: any number). A request that matches no fixture
+    /// gets `404` with a body saying so.
+    pub async fn start(fixtures: &[Fixture], times: Option<u64>) -> Self {
+        let server = MockServer::start().await;
+        for (i, fixture) in fixtures.iter().enumerate() {
+            let mut mock = Mock::given(FixtureMatcher(fixture.clone()))
+                .respond_with(fixture.response_template())
+                .named(format!("fixture #{i}: {}", fixture.description));
+            if let Some(times) = times {
+                mock = mock.expect(times);
+            }
+            mock.mount(&server).await;
+        }
+        Self { server }
+    }
+
+    /// Starts a server for every fixture in `dir`, each expected once.
+    pub async fn from_dir(dir: &Path) -> Result<Self, FixtureError> {
+        Ok(Self::start(&Fixture::load_dir(dir)?, Some(1)).await)
+    }
+
+    /// The base URL to give the client: `http://127.0.0.1:PORT/api/v1`.
+    pub fn base_url(&self) -> String {
+        format!("{}/api/v1", self.server.uri())
+    }
+
+    /// A client builder pointed at this server, with [`FIXTURE_API_KEY`].
+    pub fn client_builder(&self) -> ClientBuilder {
+        Client::builder()
+            .api_key(FIXTURE_API_KEY)
+            .base_url(self.base_url())
+    }
+
+    /// A client pointed at this server.
+    pub fn client(&self) -> Client {
+        self.client_builder()
+            .build()
+            .expect("a local base URL and a valid key always build")
+    }
+
+    /// Panics, listing them, if fixtures were not requested as often as expected.
+    pub async fn verify(&self) {
+        self.server.verify().await;
+    }
+
+    /// The requests received so far, for assertions.
+    pub async fn received(&self) -> Vec<Request> {
+        self.server.received_requests().await.unwrap_or_default()
+    }
+}

@@ -1,0 +1,49 @@
+//! Maintainer tasks for meraki-api, run as `cargo xtask <command>`.
+
+mod generate;
+mod merge;
+mod normalize;
+mod operation_doc;
+mod version;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  generate [--specs DIR]... [--out FILE] [--check]
+      Merge the operation documents in DIR (default: openapi/specs) into one OpenAPI
+      document at FILE (default: openapi/openapi.yaml). With --check, write nothing and
+      fail if FILE is not what the inputs produce.
+  help
+      Show this message.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("generate") => generate::Options::parse(&args[1..]).and_then(|o| generate::run(&o)),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root, so that default paths work from any directory.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}
