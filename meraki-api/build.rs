@@ -58,6 +58,9 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     expose_builder_clients(&mut file);
 
     let builders = collect_builders(&file);
+    let outputs: Vec<&syn::Type> = builders.values().map(|b| &b.output).collect();
+    open_response_enums(&mut file, &outputs);
+    null_arrays_as_empty(&mut file);
     let structs = collect_type_structs(&file);
     let extensions = render_extensions(&document, &builders, &structs)?;
 
@@ -93,6 +96,184 @@ fn expose_builder_clients(file: &mut syn::File) {
             }
         }
     }
+}
+
+/// Response enums get a catch-all: the API adds enum values before its specs list them, and one
+/// unknown value must not fail a whole page. Every string enum reachable from an operation's
+/// output gains `Unknown(String)` (deserialized untagged, serialized back as sent) and a
+/// `FromStr`/`Display` that round-trip it. Request-only enums stay strict.
+fn open_response_enums(file: &mut syn::File, outputs: &[&syn::Type]) {
+    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        return;
+    };
+
+    // Which type names each type mentions.
+    let mut mentions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in types.iter() {
+        let (name, fields) = match item {
+            syn::Item::Struct(s) => (s.ident.to_string(), s.fields.iter().collect::<Vec<_>>()),
+            syn::Item::Enum(e) => (
+                e.ident.to_string(),
+                e.variants.iter().flat_map(|v| v.fields.iter()).collect(),
+            ),
+            _ => continue,
+        };
+        let entry = mentions.entry(name).or_default();
+        for field in fields {
+            type_idents(&field.ty, entry);
+        }
+    }
+    let mut reachable = std::collections::BTreeSet::new();
+    let mut queue: Vec<String> = Vec::new();
+    for output in outputs {
+        type_idents(output, &mut queue);
+    }
+    while let Some(name) = queue.pop() {
+        if reachable.insert(name.clone()) {
+            queue.extend(mentions.get(&name).into_iter().flatten().cloned());
+        }
+    }
+
+    let mut opened = Vec::new();
+    for item in types.iter_mut() {
+        let syn::Item::Enum(e) = item else { continue };
+        let unit_only = e
+            .variants
+            .iter()
+            .all(|v| matches!(v.fields, syn::Fields::Unit));
+        if !unit_only || !reachable.contains(&e.ident.to_string()) {
+            continue;
+        }
+        let wire: Vec<(syn::Ident, String)> = e
+            .variants
+            .iter()
+            .map(|v| {
+                (
+                    v.ident.clone(),
+                    serde_rename(&v.attrs).unwrap_or_else(|| v.ident.to_string()),
+                )
+            })
+            .collect();
+        for attr in &mut e.attrs {
+            if attr.path().is_ident("derive") {
+                if let Ok(list) = attr.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                ) {
+                    let kept: Vec<&syn::Path> =
+                        list.iter().filter(|p| !p.is_ident("Copy")).collect();
+                    *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+                }
+            }
+        }
+        e.variants.push(syn::parse_quote! {
+            /// A value this version of the spec does not list, kept as the API sent it.
+            #[serde(untagged)]
+            Unknown(::std::string::String)
+        });
+        opened.push((e.ident.clone(), wire));
+    }
+
+    let opened_names: std::collections::BTreeSet<String> =
+        opened.iter().map(|(name, _)| name.to_string()).collect();
+    types.retain(|item| {
+        let syn::Item::Impl(imp) = item else {
+            return true;
+        };
+        let Some(trait_name) = imp.trait_.as_ref().and_then(|(p, _)| p.segments.last()) else {
+            return true;
+        };
+        let is_replaced = trait_name.ident == "Display" || trait_name.ident == "FromStr";
+        !(is_replaced && last_ident(&imp.self_ty).is_some_and(|n| opened_names.contains(&n)))
+    });
+    for (name, wire) in opened {
+        let idents: Vec<&syn::Ident> = wire.iter().map(|(i, _)| i).collect();
+        let strings: Vec<&String> = wire.iter().map(|(_, s)| s).collect();
+        types.push(syn::parse_quote! {
+            impl ::std::fmt::Display for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(match self {
+                        #(Self::#idents => #strings,)*
+                        Self::Unknown(value) => value,
+                    })
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl ::std::str::FromStr for #name {
+                type Err = self::error::ConversionError;
+                fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+                    Ok(match value {
+                        #(#strings => Self::#idents,)*
+                        other => Self::Unknown(other.to_owned()),
+                    })
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl #name {
+                /// Whether this is a value the spec did not list.
+                pub fn is_unknown(&self) -> bool {
+                    matches!(self, Self::Unknown(_))
+                }
+            }
+        });
+    }
+}
+
+/// Optional arrays are `Vec<T>` with `#[serde(default)]`; the API also sends `null` for them,
+/// which then decodes as an empty `Vec` instead of failing the response.
+fn null_arrays_as_empty(file: &mut syn::File) {
+    let types = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    });
+    for item in types.into_iter().flatten() {
+        let syn::Item::Struct(s) = item else { continue };
+        for field in s.fields.iter_mut() {
+            let defaulted = field.attrs.iter().any(|a| {
+                a.path().is_ident("serde")
+                    && a.meta.to_token_stream().to_string().contains("default")
+            });
+            if defaulted && last_ident(&field.ty).as_deref() == Some("Vec") {
+                field.attrs.push(
+                    syn::parse_quote!(#[serde(deserialize_with = "crate::lenient::null_as_empty")]),
+                );
+            }
+        }
+    }
+}
+
+/// Every identifier in a type's path segments, generic arguments included.
+fn type_idents(ty: &syn::Type, out: &mut Vec<String>) {
+    if let syn::Type::Path(p) = ty {
+        for segment in &p.path.segments {
+            out.push(segment.ident.to_string());
+            if let syn::PathArguments::AngleBracketed(args) = &segment.arguments {
+                for arg in &args.args {
+                    if let syn::GenericArgument::Type(t) = arg {
+                        type_idents(t, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `rename` of a `#[serde(rename = "...")]` attribute.
+fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+    let mut rename = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                rename = Some(meta.value()?.parse::<syn::LitStr>()?.value());
+            }
+            Ok(())
+        });
+    }
+    rename
 }
 
 /// What the generated `builder::<Operation>` offers.

@@ -80,7 +80,10 @@ async fn run() -> Result<(), String> {
             "  {:<6} {:<10} {:<16} {:<15} expires {}",
             license.id.as_deref().unwrap_or("?"),
             license.license_type.as_deref().unwrap_or("?"),
-            license.state.map_or("?".to_owned(), |s| s.to_string()),
+            license
+                .state
+                .as_ref()
+                .map_or("?".to_owned(), |s| s.to_string()),
             license.device_serial.as_deref().unwrap_or("(unassigned)"),
             license.expiration_date.as_deref().unwrap_or("?"),
         );
@@ -100,12 +103,12 @@ async fn run() -> Result<(), String> {
                 .rules
                 .iter()
                 .map(|r| {
-                    let slot = r.slot.map_or("?".to_owned(), |s| s.to_string());
+                    let slot = r.slot.as_ref().map_or("?".to_owned(), |s| s.to_string());
                     let resets = r
                         .cap
                         .as_ref()
                         .and_then(|c| c.term.as_ref())
-                        .and_then(|t| t.resets)
+                        .and_then(|t| t.resets.as_ref())
                         .map_or("?".to_owned(), |s| s.to_string());
                     format!("{slot} resets {resets}")
                 })

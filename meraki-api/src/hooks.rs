@@ -233,6 +233,13 @@ impl Runtime {
         let path = path.strip_prefix(self.0.base_path.as_str()).unwrap_or(path);
         let actual: Vec<&str> = path.split('/').collect();
         let template: Vec<&str> = spec.path.split('/').collect();
+        if actual.len() != template.len() {
+            // A path parameter such as `..` was resolved away by URL normalization.
+            return Err(format!(
+                "a path parameter changed the request path (`{path}` does not fit `{}`)",
+                spec.path
+            ));
+        }
         for (want, got) in template.iter().zip(&actual) {
             if let Some(name) = want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
                 if got.is_empty() {

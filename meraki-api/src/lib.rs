@@ -32,6 +32,7 @@ pub mod auth;
 pub mod config;
 mod error;
 mod hooks;
+mod lenient;
 pub mod link;
 pub mod operation;
 pub mod pagination;

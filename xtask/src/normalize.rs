@@ -39,6 +39,9 @@ impl std::fmt::Display for Report {
 
 pub const ARRAY_PARAMS: &str = "array query params sent as name[]";
 pub const PER_PAGE_BOUNDS: &str = "perPage ranges made schema bounds";
+pub const NULLABLE: &str = "optional response fields made nullable";
+pub const OPEN_INT_ENUMS: &str = "response integer enums opened";
+pub const LOOSE_DATES: &str = "response date formats relaxed to strings";
 
 /// Applies every convention to each operation of `document.paths`.
 pub fn normalize(document: &mut Value) -> Report {
@@ -53,6 +56,7 @@ pub fn normalize(document: &mut Value) -> Report {
         for operation in methods.values_mut() {
             if let Some(operation) = operation.as_object_mut() {
                 normalize_parameters(operation, &mut report);
+                normalize_responses(operation, &mut report);
             }
         }
     }
@@ -102,6 +106,84 @@ fn normalize_parameters(operation: &mut Map<String, Value>, report: &mut Report)
     }
 }
 
+/// The API is looser than its specs: fields documented as strings come back `null`, integer
+/// enums gain values before the spec does, dates come back as `""`. Response schemas are
+/// relaxed so one such value cannot fail a whole page. (String enums are opened by the build
+/// script, which keeps their typed variants.)
+fn normalize_responses(operation: &mut Map<String, Value>, report: &mut Report) {
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for response in responses.values_mut() {
+        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for media in content.values_mut() {
+            if let Some(schema) = media.get_mut("schema") {
+                relax_schema(schema, report);
+            }
+        }
+    }
+}
+
+fn relax_schema(schema: &mut Value, report: &mut Report) {
+    let Some(schema) = schema.as_object_mut() else {
+        return;
+    };
+    if schema.get("type").and_then(Value::as_str) == Some("integer")
+        && schema.remove("enum").is_some()
+    {
+        report.add(OPEN_INT_ENUMS);
+    }
+    if schema.get("type").and_then(Value::as_str) == Some("string")
+        && matches!(
+            schema.get("format").and_then(Value::as_str),
+            Some("date-time" | "date")
+        )
+    {
+        schema.remove("format");
+        report.add(LOOSE_DATES);
+    }
+    let required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_owned))
+        .collect();
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, property) in properties.iter_mut() {
+            // Arrays stay non-nullable: the build script decodes a `null` array as empty,
+            // which is kinder to callers than `Option<Vec<_>>`.
+            let is_array = property.get("type").and_then(Value::as_str) == Some("array");
+            if !required.contains(name) && !is_array {
+                if let Some(property) = property.as_object_mut() {
+                    if property.get("nullable") != Some(&Value::Bool(true)) {
+                        property.insert("nullable".into(), Value::Bool(true));
+                        report.add(NULLABLE);
+                    }
+                }
+            }
+            relax_schema(property, report);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(inner) = schema.get_mut(key) {
+            relax_schema(inner, report);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(variants)) = schema.get_mut(key) {
+            for variant in variants {
+                relax_schema(variant, report);
+            }
+        }
+    }
+}
+
 /// Parses "Acceptable range is 3 - 1000." out of a parameter description.
 pub fn documented_range(description: &str) -> Option<(u64, u64)> {
     let rest =
@@ -146,6 +228,39 @@ mod tests {
         assert_eq!(report.count(ARRAY_PARAMS), 1);
         // Idempotent.
         assert_eq!(normalize(&mut doc).count(ARRAY_PARAMS), 0);
+    }
+
+    #[test]
+    fn responses_are_relaxed_requests_are_not() {
+        let schema = json!({"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer", "enum": [1, 2]}}}},
+            "at": {"type": "string", "format": "date-time"},
+        }});
+        let mut doc = json!({"paths": {"/a": {"post": {
+            "requestBody": {"content": {"application/json": {"schema": schema.clone()}}},
+            "responses": {"200": {"content": {"application/json": {"schema": schema.clone()}}}},
+        }}}});
+        let report = normalize(&mut doc);
+        let op = &doc["paths"]["/a"]["post"];
+        let response = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            response["properties"]["id"].get("nullable"),
+            None,
+            "required stays strict"
+        );
+        assert_eq!(response["properties"]["tags"].get("nullable"), None);
+        let n = &response["properties"]["tags"]["items"]["properties"]["n"];
+        assert_eq!(n["nullable"], true);
+        assert_eq!(n.get("enum"), None);
+        assert_eq!(response["properties"]["at"].get("format"), None);
+        assert_eq!(
+            op["requestBody"]["content"]["application/json"]["schema"],
+            schema
+        );
+        assert_eq!(report.count(NULLABLE), 2);
+        assert_eq!(report.count(OPEN_INT_ENUMS), 1);
+        assert_eq!(report.count(LOOSE_DATES), 1);
     }
 
     #[test]

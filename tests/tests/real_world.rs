@@ -1,0 +1,288 @@
+//! What the live API really sends, and what users really pass: forgiving decoding, strict input
+//! checks, typed errors, and no key anywhere it should not be.
+
+use meraki_api::prelude::*;
+use meraki_api::test_util::{ReplayServer, FIXTURE_API_KEY};
+use meraki_api::types::{
+    GetOrganizationDevicesCellularDataProfilesResponseItemsItemRulesItemActionsItemType as ActionType,
+    GetOrganizationDevicesCellularDataProfilesResponseItemsItemRulesItemCapTermResets as Resets,
+    GetOrganizationDevicesCellularDataProfilesResponseItemsItemRulesItemSlot as Slot,
+    GetOrganizationLicensesResponseItemState as LicenseState,
+};
+use meraki_api::Error;
+use meraki_api_tests::{fixtures, fixtures_dir, ORG};
+
+#[tokio::test]
+async fn nulls_unknown_enum_values_unknown_fields_and_empty_dates_decode() {
+    let server = ReplayServer::start(&fixtures(&["quirks/licenses_nulls_unknowns"]), Some(1)).await;
+    let licenses = server
+        .client()
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .per_page(5)
+        .call()
+        .await
+        .expect("a realistic page decodes")
+        .into_inner();
+    server.verify().await;
+
+    let all_null = &licenses[0];
+    assert_eq!(all_null.id.as_deref(), Some("2001"));
+    assert_eq!(all_null.state, None);
+    assert_eq!(all_null.device_serial, None);
+    assert!(
+        all_null.permanently_queued_licenses.is_empty(),
+        "null array decodes as empty"
+    );
+
+    let odd = &licenses[1];
+    assert_eq!(odd.state, Some(LicenseState::Unknown("suspended".into())));
+    assert!(odd.state.as_ref().unwrap().is_unknown());
+    assert_eq!(odd.state.as_ref().unwrap().to_string(), "suspended");
+    assert_eq!(odd.claim_date.as_deref(), Some(""));
+    assert_eq!(odd.permanently_queued_licenses[0].license_key, None);
+    // Serializing gives the API's string back.
+    let json = serde_json::to_value(odd).unwrap();
+    assert_eq!(json["state"], "suspended");
+    // Known values keep their typed variants, both ways.
+    assert_eq!(
+        "active".parse::<LicenseState>().unwrap(),
+        LicenseState::Active
+    );
+    assert_eq!(
+        serde_json::to_value(LicenseState::Active).unwrap(),
+        "active"
+    );
+}
+
+#[tokio::test]
+async fn nested_unknown_enum_values_and_null_arrays_decode() {
+    let server =
+        ReplayServer::start(&fixtures(&["quirks/cellular_profiles_unknowns"]), Some(1)).await;
+    let body = server
+        .client()
+        .get_organization_devices_cellular_data_profiles()
+        .organization_id(ORG)
+        .per_page(3)
+        .call()
+        .await
+        .expect("unknown nested values decode")
+        .into_inner();
+    let rule = &body.items[0].rules[0];
+    assert_eq!(rule.slot, Some(Slot::Unknown("sim4".into())));
+    assert_eq!(rule.uplink.as_ref().unwrap().priority, Some(3));
+    let term = rule.cap.as_ref().unwrap().term.as_ref().unwrap();
+    assert_eq!(term.resets, Some(Resets::Unknown("yearly".into())));
+    let types: Vec<_> = rule.actions.iter().map(|a| a.type_.clone()).collect();
+    assert_eq!(
+        types,
+        [
+            Some(ActionType::Unknown("throttle".into())),
+            Some(ActionType::Failover),
+            None
+        ]
+    );
+    assert!(body.items[1].rules.is_empty());
+    assert!(body.meta.unwrap().counts.is_none());
+}
+
+#[tokio::test]
+async fn undecodable_bodies_name_operation_path_and_excerpt() {
+    let server = ReplayServer::start(
+        &fixtures(&["quirks/licenses_not_json", "quirks/licenses_wrong_shape"]),
+        Some(1),
+    )
+    .await;
+    let client = server.client();
+    let err = client
+        .get_organization_licenses()
+        .organization_id("not-json")
+        .call()
+        .await
+        .unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(decode.operation, "getOrganizationLicenses");
+    assert!(
+        decode.excerpt.contains("502 Bad Gateway"),
+        "{}",
+        decode.excerpt
+    );
+
+    let err = client
+        .get_organization_licenses()
+        .organization_id("wrong-shape")
+        .call()
+        .await
+        .unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(decode.path, "[1].seatCount");
+    assert!(decode.excerpt.contains("many"), "{}", decode.excerpt);
+    let line = err.to_string();
+    assert!(!line.contains('\n'), "one line: {line}");
+    assert!(
+        line.contains("getOrganizationLicenses") && line.contains("[1].seatCount"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn bad_parameters_are_refused_before_sending() {
+    let server = ReplayServer::start(&[], None).await;
+    let client = server.client();
+
+    for per_page in [2, 1001, -1] {
+        let err = client
+            .get_organization_licenses()
+            .organization_id(ORG)
+            .per_page(per_page)
+            .call()
+            .await
+            .unwrap_err();
+        let Error::InvalidRequest(invalid) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(invalid.parameter.as_deref(), Some("perPage"));
+        assert!(
+            invalid.message.contains("between 3 and 1000"),
+            "{}",
+            invalid.message
+        );
+    }
+    let err = client
+        .get_organization_devices_cellular_data_profiles()
+        .organization_id("")
+        .call()
+        .await
+        .unwrap_err();
+    let Error::InvalidRequest(invalid) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(invalid.parameter.as_deref(), Some("organizationId"));
+
+    let err = client.get_organization_licenses().call().await.unwrap_err();
+    let Error::InvalidRequest(invalid) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(invalid.parameter.as_deref(), Some("organization_id"));
+
+    let err = client
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .state("suspended")
+        .call()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidRequest(_)),
+        "request enums stay strict: {err:?}"
+    );
+
+    for hostile in ["..", "."] {
+        let err = client
+            .get_organization_licenses()
+            .organization_id(hostile)
+            .call()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidRequest(_)),
+            "{hostile}: {err:?}"
+        );
+    }
+    assert!(server.received().await.is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn path_parameters_cannot_change_path_or_query() {
+    let server = ReplayServer::start(&[], None).await;
+    let client = server.client();
+    for hostile in ["../admin", "1/2?x=y", "a#b"] {
+        let _ = client
+            .get_organization_licenses()
+            .organization_id(hostile)
+            .call()
+            .await;
+    }
+    let received = server.received().await;
+    assert_eq!(received.len(), 3);
+    for request in &received {
+        assert_eq!(
+            request.url.path_segments().unwrap().count(),
+            5,
+            "{}",
+            request.url
+        );
+        assert!(request.url.path().ends_with("/licenses"), "{}", request.url);
+        assert_eq!(request.url.query(), None, "{}", request.url);
+    }
+    assert!(
+        received[0].url.path().contains("..%2Fadmin"),
+        "{}",
+        received[0].url
+    );
+}
+
+#[test]
+fn api_key_never_in_debug_or_errors() {
+    let client = Client::builder().api_key(FIXTURE_API_KEY).build().unwrap();
+    assert!(!format!("{client:?}").contains(FIXTURE_API_KEY));
+    let err = Client::builder()
+        .api_key(format!("{FIXTURE_API_KEY}x"))
+        .build()
+        .unwrap_err();
+    assert!(!format!("{err} {err:?}").contains(FIXTURE_API_KEY));
+}
+
+/// Every fixture file must be free of keys: no 40-hex run anywhere, and auth headers only as
+/// the placeholder.
+#[test]
+fn fixtures_hold_no_api_keys() {
+    let mut files = Vec::new();
+    let mut dirs = vec![fixtures_dir()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(
+        files.len() >= 10,
+        "found only {} fixture files",
+        files.len()
+    );
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if let Some(at) = hex40_at(&text) {
+            panic!("{}: 40 hex characters at byte {at}", file.display());
+        }
+        let fixture = meraki_api::test_util::Fixture::load(&file).unwrap();
+        for (name, value) in &fixture.request.headers {
+            if name == "authorization" || name == "x-cisco-meraki-api-key" {
+                assert!(
+                    value == "Bearer {{api_key}}" || value == "{{api_key}}",
+                    "{}: {name} holds a value other than the placeholder",
+                    file.display()
+                );
+            }
+        }
+    }
+    // The scan itself must catch a key.
+    let leaked = format!("{{\"authorization\": \"Bearer {FIXTURE_API_KEY}\"}}");
+    assert_eq!(hex40_at(&leaked), Some(26));
+    assert_eq!(hex40_at(&FIXTURE_API_KEY[1..]), None);
+}
+
+/// Where a run of 40 hexadecimal characters starts, if there is one.
+fn hex40_at(text: &str) -> Option<usize> {
+    text.as_bytes()
+        .windows(40)
+        .position(|w| w.iter().all(u8::is_ascii_hexdigit))
+}
