@@ -170,10 +170,15 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
             items_left: self.max_items,
             pages: 0,
             seen_cursors: HashSet::new(),
+            pending_error: None,
         };
         Box::pin(futures_util::stream::unfold(
             state,
             |mut state| async move {
+                // A page whose `Link` cannot be followed is still delivered; the error comes next.
+                if let Some(e) = state.pending_error.take() {
+                    return Some((Err(e), state));
+                }
                 let request = state.next.take()?;
                 if state.max_pages.is_some_and(|m| state.pages >= m) || state.items_left == Some(0)
                 {
@@ -221,9 +226,37 @@ struct PageState<O> {
     items_left: Option<usize>,
     pages: usize,
     seen_cursors: HashSet<String>,
+    pending_error: Option<Error>,
 }
 
 impl<'a, O: Paginate<'a>> PageState<O> {
+    /// The cursor to send next for a `Link` target, if it is safe to follow.
+    fn follow(
+        &mut self,
+        target: &str,
+        cursor_param: &str,
+        client: &crate::Client,
+    ) -> Result<String, String> {
+        let url = Url::parse(target).map_err(|e| format!("`Link` target is not a URL ({e})"))?;
+        if !client.inner().trusted().trusts(&url) {
+            return Err(format!(
+                "`Link` points to `{}`, which is not a Meraki host",
+                crate::redirect::authority(&url)
+            ));
+        }
+        let cursor = url
+            .query_pairs()
+            .find(|(k, _)| k == cursor_param)
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(|| format!("`Link` target has no `{cursor_param}`"))?;
+        if !self.seen_cursors.insert(cursor.clone()) {
+            return Err(format!(
+                "`Link` repeats the cursor `{cursor}` already visited (the API is looping)"
+            ));
+        }
+        Ok(cursor)
+    }
+
     async fn fetch(&mut self, request: O) -> Result<Page<<O::Output as PageBody>::Item>, Error> {
         let client = request.client();
         let spec = O::SPEC;
@@ -265,33 +298,21 @@ impl<'a, O: Paginate<'a>> PageState<O> {
         };
         // An empty page ends the walk even if the server offers another link.
         if let (Some(target), false) = (target, items.is_empty()) {
-            let fail = |reason: String| Error::Pagination {
-                operation: spec.operation_id,
-                reason,
-            };
-            let url = Url::parse(target)
-                .map_err(|e| fail(format!("`Link` target is not a URL ({e})")))?;
-            if !client.inner().trusted().trusts(&url) {
-                return Err(fail(format!(
-                    "`Link` points to `{}`, which is not a Meraki host",
-                    crate::redirect::authority(&url)
-                )));
+            match self.follow(target, cursor_param, client) {
+                Ok(cursor) => {
+                    let template = self.template.clone();
+                    self.next = Some(match self.direction {
+                        Direction::Forward => template.starting_after(cursor),
+                        Direction::Backward => template.ending_before(cursor),
+                    });
+                }
+                Err(reason) => {
+                    self.pending_error = Some(Error::Pagination {
+                        operation: spec.operation_id,
+                        reason,
+                    })
+                }
             }
-            let cursor = url
-                .query_pairs()
-                .find(|(k, _)| k == cursor_param)
-                .map(|(_, v)| v.into_owned())
-                .ok_or_else(|| fail(format!("`Link` target has no `{cursor_param}`")))?;
-            if !self.seen_cursors.insert(cursor.clone()) {
-                return Err(fail(format!(
-                    "`Link` repeats the cursor `{cursor}` already visited (the API is looping)"
-                )));
-            }
-            let template = self.template.clone();
-            self.next = Some(match self.direction {
-                Direction::Forward => template.starting_after(cursor),
-                Direction::Backward => template.ending_before(cursor),
-            });
         }
         Ok(Page {
             items,
