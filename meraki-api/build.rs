@@ -162,8 +162,15 @@ fn open_response_enums(file: &mut syn::File, outputs: &[&syn::Type]) {
                 if let Ok(list) = attr.parse_args_with(
                     syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
                 ) {
-                    let kept: Vec<&syn::Path> =
-                        list.iter().filter(|p| !p.is_ident("Copy")).collect();
+                    // `Copy` cannot hold a `String`; `Deserialize` is written below, without
+                    // the buffering serde's derive needs for an untagged variant.
+                    let kept: Vec<&syn::Path> = list
+                        .iter()
+                        .filter(|p| {
+                            !p.is_ident("Copy")
+                                && p.segments.last().is_none_or(|s| s.ident != "Deserialize")
+                        })
+                        .collect();
                     *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
                 }
             }
@@ -205,15 +212,37 @@ fn open_response_enums(file: &mut syn::File, outputs: &[&syn::Type]) {
             impl ::std::str::FromStr for #name {
                 type Err = self::error::ConversionError;
                 fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-                    Ok(match value {
-                        #(#strings => Self::#idents,)*
-                        other => Self::Unknown(other.to_owned()),
-                    })
+                    Ok(Self::from_wire(value))
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    struct WireString;
+                    impl ::serde::de::Visitor<'_> for WireString {
+                        type Value = #name;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str("a string")
+                        }
+                        fn visit_str<E: ::serde::de::Error>(self, value: &str) -> ::std::result::Result<#name, E> {
+                            Ok(#name::from_wire(value))
+                        }
+                    }
+                    deserializer.deserialize_str(WireString)
                 }
             }
         });
         types.push(syn::parse_quote! {
             impl #name {
+                /// The variant for a value as the API sends it; unlisted values are kept.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        #(#strings => Self::#idents,)*
+                        other => Self::Unknown(other.to_owned()),
+                    }
+                }
+
                 /// Whether this is a value the spec did not list.
                 pub fn is_unknown(&self) -> bool {
                     matches!(self, Self::Unknown(_))

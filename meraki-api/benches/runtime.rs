@@ -1,0 +1,245 @@
+//! Rate-limit and streaming benchmarks against a local server (127.0.0.1 only).
+//!
+//! ```text
+//! cargo bench -p meraki-api --bench runtime            # all three scenarios (about a minute)
+//! cargo bench -p meraki-api --bench runtime -- stream  # one scenario: throttle10, throttle5, stream
+//! ```
+//!
+//! The server enforces an organization rate limit with a token bucket (burst = rate) and
+//! answers `429` with `Retry-After: 1` when it is exceeded, as the Dashboard API does. Results
+//! are recorded in BENCHMARKS.md.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use meraki_api::prelude::*;
+use meraki_api::test_util::FIXTURE_API_KEY;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const ORG: &str = "549236";
+
+/// A token bucket on the server side.
+struct ServerLimit {
+    rate: f64,
+    bucket: Mutex<(f64, Instant)>,
+    served: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// Shares the server's counters with the benchmark.
+struct Limited(Arc<ServerLimit>);
+
+impl Respond for Limited {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let limit = &self.0;
+        let mut bucket = limit.bucket.lock().unwrap();
+        let now = Instant::now();
+        let tokens =
+            (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * limit.rate).min(limit.rate);
+        *bucket = (tokens, now);
+        if tokens >= 1.0 {
+            bucket.0 -= 1.0;
+            limit.served.fetch_add(1, Ordering::Relaxed);
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"[{"id":"1","state":"active"}]"#, "application/json")
+        } else {
+            limit.throttled.fetch_add(1, Ordering::Relaxed);
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_raw(
+                    r#"{"errors":["API rate limit exceeded for organization"]}"#,
+                    "application/json",
+                )
+        }
+    }
+}
+
+async fn throttled(name: &str, server_rate: f64, calls: usize, tasks: usize) {
+    let limit = Arc::new(ServerLimit {
+        rate: server_rate,
+        bucket: Mutex::new((server_rate, Instant::now())),
+        served: AtomicU64::new(0),
+        throttled: AtomicU64::new(0),
+    });
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(Limited(limit.clone()))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url(format!("{}/api/v1", server.uri()))
+        .build()
+        .unwrap();
+    let remaining = Arc::new(AtomicU64::new(calls as u64));
+    let failures = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (client, remaining, failures) =
+                (client.clone(), remaining.clone(), failures.clone());
+            tokio::spawn(async move {
+                while remaining
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    let result = client
+                        .get_organization_licenses()
+                        .organization_id(ORG)
+                        .call()
+                        .await;
+                    if result.is_err() {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let floor = (calls as f64 - server_rate) / server_rate;
+    let stats = client.stats();
+    println!(
+        "{name}: {calls} calls, {tasks} tasks, server limit {server_rate}/s: {elapsed:.2} s (floor {floor:.1} s, {:+.1}%), \
+         429s {} ({:.1}% of {} requests), retries {}, failures {}",
+        (elapsed / floor - 1.0) * 100.0,
+        limit.throttled.load(Ordering::Relaxed),
+        100.0 * limit.throttled.load(Ordering::Relaxed) as f64 / stats.requests as f64,
+        stats.requests,
+        stats.retries,
+        failures.load(Ordering::Relaxed),
+    );
+}
+
+/// Serves `pages` pages of `per_page` licenses, each built on request.
+struct LicensePages {
+    pages: usize,
+    per_page: usize,
+}
+
+impl Respond for LicensePages {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let page: usize = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "startingAfter")
+            .and_then(|(_, v)| v.strip_prefix('p').and_then(|n| n.parse().ok()))
+            .unwrap_or(0);
+        let mut body = String::with_capacity(self.per_page * 420);
+        body.push('[');
+        for i in 0..self.per_page {
+            if i > 0 {
+                body.push(',');
+            }
+            let id = page * self.per_page + i;
+            body.push_str(&format!(
+                r#"{{"id":"{id}","licenseType":"MX64-ENT","licenseKey":"Z2{id:010}","orderNumber":"4C1234567","deviceSerial":"Q234-ABCD-{:04}","networkId":"N_24329156","state":"active","seatCount":null,"totalDurationInDays":425,"durationInDays":365,"permanentlyQueuedLicenses":[],"claimDate":"2019-08-29T12:40:10Z","activationDate":"2019-09-01T15:01:46Z","expirationDate":"2020-10-30T15:01:46Z","headLicenseId":null}}"#,
+                id % 10_000
+            ));
+        }
+        body.push(']');
+        let mut template = ResponseTemplate::new(200).set_body_raw(body, "application/json");
+        if page + 1 < self.pages {
+            template = template.insert_header(
+                "link",
+                format!(
+                    "<https://n1.meraki.com/api/v1/organizations/{ORG}/licenses?perPage=1000&startingAfter=p{}>; rel=next",
+                    page + 1
+                ),
+            );
+        }
+        template
+    }
+}
+
+/// CPU time of the calling thread, from the kernel's scheduler statistics.
+fn thread_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns: u64 = text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(ns)
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn stream() {
+    // The server gets its own runtime and threads, so the client's thread time is its own.
+    let server_runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = server_runtime.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::method("GET"))
+            .respond_with(LicensePages {
+                pages: 100,
+                per_page: 1000,
+            })
+            .mount(&server)
+            .await;
+        server
+    });
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rss_before = peak_rss_mb();
+    let cpu_before = thread_cpu();
+    let started = Instant::now();
+    let count = client_runtime.block_on(async {
+        let client = Client::builder()
+            .api_key(FIXTURE_API_KEY)
+            .base_url(format!("{}/api/v1", server.uri()))
+            .build()
+            .unwrap();
+        let mut items = client
+            .get_organization_licenses()
+            .organization_id(ORG)
+            .per_page(1000)
+            .into_paginator()
+            .items();
+        let mut count = 0u64;
+        while let Some(license) = items.try_next().await.unwrap() {
+            count += u64::from(license.id.is_some());
+        }
+        count
+    });
+    let cpu = thread_cpu() - cpu_before;
+    println!(
+        "stream: {count} licenses in 100 pages: wall {:.2} s, client CPU {:.3} s, peak RSS {:.1} MB (process, in-process server included; {:.1} MB before streaming)",
+        started.elapsed().as_secs_f64(),
+        cpu.as_secs_f64(),
+        peak_rss_mb(),
+        rss_before
+    );
+    drop(server_runtime);
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    if wanted("stream") {
+        stream();
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    if wanted("throttle10") {
+        runtime.block_on(throttled("throttle10", 10.0, 200, 16));
+    }
+    if wanted("throttle5") {
+        runtime.block_on(throttled("throttle5", 5.0, 100, 16));
+    }
+}

@@ -1,0 +1,37 @@
+//! Streams every license of an organization as JSON lines.
+//!
+//! ```text
+//! cargo run -p meraki-api --example licenses -- --org ID [--state S] [--per-page N] [--max-pages N]
+//! ```
+//!
+//! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there, so
+//! a local server can stand in for the API). Summary on stderr; exit code 1 on failure.
+
+mod common;
+
+use meraki_api::prelude::*;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    common::exit(run().await)
+}
+
+async fn run() -> Result<(), String> {
+    let args = common::Args::parse(&["org", "state", "per-page", "max-pages"])?;
+    let client = common::client()?;
+    let mut request = client
+        .get_organization_licenses()
+        .organization_id(args.require("org")?);
+    if let Some(state) = args.get("state") {
+        request = request.state(state.as_str());
+    }
+    if let Some(per_page) = args.number("per-page")? {
+        request = request.per_page(per_page);
+    }
+    let mut paginator = request.into_paginator();
+    if let Some(max) = args.number("max-pages")? {
+        paginator = paginator
+            .max_pages(usize::try_from(max).map_err(|_| "`--max-pages` must be positive")?);
+    }
+    common::print_pages(&client, paginator.pages()).await
+}
