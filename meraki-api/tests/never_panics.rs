@@ -1,0 +1,104 @@
+//! Property tests: nothing the network sends makes the client panic. The Link parser and the
+//! generated response types see arbitrary input and must return, never panic.
+
+use meraki_api::link::{find_rel, parse_link_header};
+use meraki_api::types::{
+    GetOrganizationDevicesCellularDataProfilesResponse, GetOrganizationLicensesResponseItem,
+};
+use proptest::prelude::*;
+
+/// Strings built from the characters that matter to a Link header, and some that do not.
+fn link_like() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just("<".to_string()),
+            Just(">".to_string()),
+            Just(";".to_string()),
+            Just(",".to_string()),
+            Just("\"".to_string()),
+            Just("\\".to_string()),
+            Just("=".to_string()),
+            Just(" rel=next".to_string()),
+            Just("rel=\"prev last\"".to_string()),
+            Just("https://n1.meraki.com/api/v1/x?startingAfter=a".to_string()),
+            "[a-zé\u{1F600} ]{0,4}",
+        ],
+        0..40,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Arbitrary JSON, biased towards the shapes the API sends.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(|f| serde_json::json!(f)),
+        "[a-zA-Z0-9_ ]{0,8}".prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just("active"),
+            Just("sim1"),
+            Just("monthly"),
+            Just("failover")
+        ]
+        .prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("id".to_string()),
+                    Just("state".to_string()),
+                    Just("items".to_string()),
+                    Just("meta".to_string()),
+                    Just("rules".to_string()),
+                    Just("slot".to_string()),
+                    Just("permanentlyQueuedLicenses".to_string()),
+                    "[a-z]{1,6}",
+                ],
+                inner,
+                0..6,
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn link_parser_never_panics(header in link_like()) {
+        let links = parse_link_header(&header);
+        for rel in ["next", "prev", "first", "last"] {
+            let _ = find_rel(&links, rel);
+        }
+    }
+
+    #[test]
+    fn link_parser_finds_what_was_written(cursor in "[A-Za-z0-9_-]{1,12}", quoted in any::<bool>()) {
+        let rel = if quoted { "\"next\"" } else { "next" };
+        let header = format!("<https://n1.meraki.com/x?a=1,2>; rel=first, <https://n1.meraki.com/x?startingAfter={cursor}>; rel={rel}");
+        let links = parse_link_header(&header);
+        let expected = format!("https://n1.meraki.com/x?startingAfter={cursor}");
+        prop_assert_eq!(find_rel(&links, "next"), Some(expected.as_str()));
+    }
+
+    #[test]
+    fn arbitrary_bytes_decode_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = serde_json::from_slice::<Vec<GetOrganizationLicensesResponseItem>>(&bytes);
+        let _ = serde_json::from_slice::<GetOrganizationDevicesCellularDataProfilesResponse>(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_json_decodes_or_fails_cleanly(value in json_value()) {
+        let text = value.to_string();
+        let _ = serde_json::from_str::<Vec<GetOrganizationLicensesResponseItem>>(&text);
+        if let Ok(body) = serde_json::from_str::<GetOrganizationDevicesCellularDataProfilesResponse>(&text) {
+            // What decodes serializes again.
+            prop_assert!(serde_json::to_string(&body).is_ok());
+        }
+    }
+}
