@@ -29,9 +29,8 @@ async fn run() -> Result<(), String> {
         request = request.per_page(per_page);
     }
     let mut paginator = request.into_paginator();
-    if let Some(max) = args.number("max-pages")? {
-        paginator = paginator
-            .max_pages(usize::try_from(max).map_err(|_| "`--max-pages` must be positive")?);
+    if let Some(max) = args.max_pages()? {
+        paginator = paginator.max_pages(max);
     }
     common::print_pages(&client, paginator.pages()).await
 }

@@ -64,6 +64,20 @@ impl Args {
     }
 }
 
+impl Args {
+    /// `--max-pages N`, a positive count.
+    pub fn max_pages(&self) -> Result<Option<usize>, String> {
+        self.number("max-pages")?
+            .map(|n| {
+                usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or("`--max-pages` must be positive".to_owned())
+            })
+            .transpose()
+    }
+}
+
 /// A client from `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL`.
 pub fn client() -> Result<Client, String> {
     Client::builder_from_env()
