@@ -77,7 +77,7 @@ pub trait Operation<'a>: Sized + Send + 'a {
 }
 
 /// Turns progenitor's error into ours, reading the body of an unexpected response.
-pub(crate) async fn convert_error<T: DeserializeOwned, E>(
+async fn convert_error<T: DeserializeOwned, E>(
     spec: &'static OperationSpec,
     error: progenitor_client::Error<E>,
     attempts: u32,

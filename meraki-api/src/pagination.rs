@@ -26,9 +26,8 @@ use reqwest::Url;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::hooks::ATTEMPTS;
 use crate::link::{find_rel, parse_link_header};
-use crate::operation::{convert_error, Operation};
+use crate::operation::Operation;
 
 /// An operation whose results come in pages (generated for every operation with
 /// `startingAfter` and `endingBefore` parameters).
@@ -260,18 +259,8 @@ impl<'a, O: Paginate<'a>> PageState<O> {
     async fn fetch(&mut self, request: O) -> Result<Page<<O::Output as PageBody>::Item>, Error> {
         let client = request.client();
         let spec = O::SPEC;
-        let result = ATTEMPTS
-            .scope(std::cell::Cell::new(0), async {
-                let r = request.send_raw().await;
-                (r, ATTEMPTS.with(|a| a.get()))
-            })
-            .await;
-        let response = match result {
-            (Ok(response), _) => response,
-            (Err(e), attempts) => {
-                return Err(convert_error::<O::Output, _>(spec, e, attempts).await)
-            }
-        };
+        // `call` reports failures exactly as a single call would.
+        let response = request.call().await?;
         let links = response
             .headers()
             .get_all(LINK)

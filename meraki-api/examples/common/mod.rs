@@ -53,18 +53,6 @@ impl Args {
             .ok_or_else(|| format!("`--{name} VALUE` is required"))
     }
 
-    /// An optional number.
-    pub fn number(&self, name: &str) -> Result<Option<i64>, String> {
-        self.get(name)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| format!("`--{name}` takes a number, not `{v}`"))
-            })
-            .transpose()
-    }
-}
-
-impl Args {
     /// `--max-pages N`, a positive count.
     pub fn max_pages(&self) -> Result<Option<usize>, String> {
         self.number("max-pages")?
@@ -73,6 +61,16 @@ impl Args {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or("`--max-pages` must be positive".to_owned())
+            })
+            .transpose()
+    }
+
+    /// An optional number.
+    pub fn number(&self, name: &str) -> Result<Option<i64>, String> {
+        self.get(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("`--{name}` takes a number, not `{v}`"))
             })
             .transpose()
     }
