@@ -35,6 +35,16 @@ fn fast_retries(max_attempts: u32) -> RetryPolicy {
     }
 }
 
+/// A server that answers every request for the licenses path with `response`.
+async fn answering(response: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path(LICENSES))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    server
+}
+
 fn licenses(ids: &[&str]) -> serde_json::Value {
     json!(ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>())
 }
@@ -155,11 +165,7 @@ async fn slow_responses_time_out_and_are_retried() {
     let client = client_for(&server.uri(), fast_retries(3));
     assert_eq!(list(&client).await.unwrap(), ["1"]);
 
-    let stuck = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
-        .mount(&stuck)
-        .await;
+    let stuck = answering(ResponseTemplate::new(200).set_delay(Duration::from_secs(3))).await;
     let client = client_for(&stuck.uri(), fast_retries(2));
     let err = list(&client).await.unwrap_err();
     let Error::Transport(transport) = &err else {
@@ -212,14 +218,10 @@ async fn follows_redirects_to_a_shard_but_never_to_a_foreign_host() {
         .expect(1)
         .mount(&shard)
         .await;
-    let api = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .respond_with(
-            ResponseTemplate::new(307)
-                .insert_header("location", format!("{}{LICENSES}", shard.uri())),
-        )
-        .mount(&api)
-        .await;
+    let api = answering(
+        ResponseTemplate::new(307).insert_header("location", format!("{}{LICENSES}", shard.uri())),
+    )
+    .await;
     let client = client_for(&api.uri(), fast_retries(1));
     assert_eq!(list(&client).await.unwrap(), ["from-shard"]);
     shard.verify().await;
@@ -229,14 +231,11 @@ async fn follows_redirects_to_a_shard_but_never_to_a_foreign_host() {
         .listener(std::net::TcpListener::bind("127.0.0.2:0").unwrap())
         .start()
         .await;
-    let redirecting = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("location", format!("{}{LICENSES}", foreign.uri())),
-        )
-        .mount(&redirecting)
-        .await;
+    let redirecting = answering(
+        ResponseTemplate::new(302)
+            .insert_header("location", format!("{}{LICENSES}", foreign.uri())),
+    )
+    .await;
     let client = client_for(&redirecting.uri(), fast_retries(3));
     let err = list(&client).await.unwrap_err();
     let Error::RedirectRefused { host, .. } = &err else {
@@ -251,11 +250,7 @@ async fn follows_redirects_to_a_shard_but_never_to_a_foreign_host() {
 
 #[tokio::test]
 async fn redirect_loops_are_bounded() {
-    let server = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .respond_with(ResponseTemplate::new(308).insert_header("location", LICENSES))
-        .mount(&server)
-        .await;
+    let server = answering(ResponseTemplate::new(308).insert_header("location", LICENSES)).await;
     let client = client_for(&server.uri(), fast_retries(1));
     let err = list(&client).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(308));
@@ -410,11 +405,7 @@ async fn paginators_stop_at_page_and_item_caps() {
 
 #[tokio::test]
 async fn clones_share_one_rate_limit() {
-    let server = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .respond_with(ResponseTemplate::new(200).set_body_json(licenses(&["1"])))
-        .mount(&server)
-        .await;
+    let server = answering(ResponseTemplate::new(200).set_body_json(licenses(&["1"]))).await;
     let client = Client::builder()
         .api_key(FIXTURE_API_KEY)
         .base_url(format!("{}/api/v1", server.uri()))
