@@ -101,6 +101,10 @@ impl RateLimiter {
 
     fn org_bucket(&self, org: &str) -> Arc<Mutex<Bucket>> {
         let mut orgs = lock(&self.orgs);
+        // Every request looks its organization up; only the first one allocates the key.
+        if let Some(bucket) = orgs.get(org) {
+            return bucket.clone();
+        }
         orgs.entry(org.to_owned())
             .or_insert_with(|| {
                 Arc::new(Mutex::new(Bucket::new(
