@@ -67,6 +67,28 @@ pub(crate) struct RefusedRedirect {
 tokio::task_local! {
     /// Set by `Operation::call` so a transport error can report the attempts made.
     pub(crate) static ATTEMPTS: std::cell::Cell<u32>;
+    /// Set by `Operation::call_with_json`: the success body is kept here as well.
+    pub(crate) static CAPTURED_BODY: std::cell::RefCell<Option<bytes::Bytes>>;
+}
+
+/// Where a caller asked for the raw body too, reads it once, keeps a (shared, uncopied)
+/// handle, and hands progenitor an equivalent response to decode.
+async fn capture_body(response: Response) -> reqwest::Result<Response> {
+    if CAPTURED_BODY.try_with(|_| ()).is_err() {
+        return Ok(response);
+    }
+    let mut rebuilt = http::Response::builder()
+        .status(response.status())
+        .version(response.version());
+    if let Some(headers) = rebuilt.headers_mut() {
+        *headers = response.headers().clone();
+    }
+    let body = response.bytes().await?;
+    let _ = CAPTURED_BODY.try_with(|slot| *slot.borrow_mut() = Some(body.clone()));
+    let rebuilt = rebuilt
+        .body(reqwest::Body::from(body))
+        .expect("status and headers come from a valid response");
+    Ok(Response::from(rebuilt))
 }
 
 impl std::fmt::Debug for Runtime {
@@ -155,10 +177,12 @@ impl Runtime {
             }
             let wait = match verdict {
                 Verdict::Done => {
-                    if matches!(&outcome, Ok(r) if r.status().is_success()) {
-                        inner.limiter.succeeded(org.as_deref());
+                    let response = outcome?;
+                    if !response.status().is_success() {
+                        return Ok(finish(response, attempt));
                     }
-                    return outcome.map(|r| finish(r, attempt));
+                    inner.limiter.succeeded(org.as_deref());
+                    return capture_body(response).await.map(|r| finish(r, attempt));
                 }
                 Verdict::RetryAfterThrottle => {
                     inner.stats.throttled.fetch_add(1, Ordering::Relaxed);

@@ -8,7 +8,9 @@ use progenitor_client::ResponseValue;
 use serde::de::DeserializeOwned;
 
 use crate::error::{error_messages, ApiError, Error, InvalidRequest, TransportError};
-use crate::hooks::{is_throttle, retry_after_of, Attempts, RefusedRedirect, ATTEMPTS};
+use crate::hooks::{
+    is_throttle, retry_after_of, Attempts, RefusedRedirect, ATTEMPTS, CAPTURED_BODY,
+};
 use crate::Client;
 
 /// An operation as the spec describes it.
@@ -74,7 +76,26 @@ pub trait Operation<'a>: Sized + Send + 'a {
             }
         })
     }
+    /// Like [`Operation::call`], also returning the body as untyped JSON, so that fields the
+    /// spec does not list (and the typed values therefore drop) can still be read. The body is
+    /// read once; it is parsed a second time only here.
+    fn call_with_json(
+        self,
+    ) -> impl Future<Output = Result<(ResponseValue<Self::Output>, RawJson), Error>> + Send + 'a
+    {
+        CAPTURED_BODY.scope(std::cell::RefCell::new(None), async move {
+            let value = self.call().await?;
+            let body = CAPTURED_BODY.with(|slot| slot.borrow_mut().take());
+            let raw = body
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or(RawJson::Null);
+            Ok((value, raw))
+        })
+    }
 }
+
+/// The success body as JSON, for fields the spec does not describe (yet).
+pub type RawJson = serde_json::Value;
 
 /// Turns progenitor's error into ours, reading the body of an unexpected response.
 async fn convert_error<T: DeserializeOwned, E>(

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::link::{find_rel, parse_link_header};
-use crate::operation::Operation;
+use crate::operation::{Operation, RawJson};
 
 /// An operation whose results come in pages (generated for every operation with
 /// `startingAfter` and `endingBefore` parameters).
@@ -100,6 +100,20 @@ pub struct Page<T> {
     pub links: PageLinks,
     /// 1 for the first page.
     pub number: usize,
+    /// The whole body as untyped JSON, when asked for with [`Paginator::with_raw_json`].
+    pub raw: Option<RawJson>,
+}
+
+impl<T> Page<T> {
+    /// The untyped JSON of each item, in the same order as [`Page::items`] (before any
+    /// `max_items` cut), when the paginator
+    /// was asked for it: the way to fields the spec does not list yet.
+    pub fn raw_items(&self) -> Option<&[RawJson]> {
+        let raw = self.raw.as_ref()?;
+        raw.as_array()
+            .or_else(|| raw.get("items")?.as_array())
+            .map(Vec::as_slice)
+    }
 }
 
 /// The `Link` targets of a page.
@@ -122,6 +136,7 @@ pub struct Paginator<'a, O: Paginate<'a>> {
     direction: Direction,
     max_pages: Option<usize>,
     max_items: Option<usize>,
+    raw_json: bool,
     _client: std::marker::PhantomData<&'a ()>,
 }
 
@@ -132,6 +147,7 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
             direction: Direction::Forward,
             max_pages: None,
             max_items: None,
+            raw_json: false,
             _client: std::marker::PhantomData,
         }
     }
@@ -154,6 +170,13 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
         self
     }
 
+    /// Also keep each page's body as untyped JSON ([`Page::raw`], [`Page::raw_items`]).
+    /// Costs a second parse of every page.
+    pub fn with_raw_json(mut self) -> Self {
+        self.raw_json = true;
+        self
+    }
+
     /// A stream of whole pages.
     pub fn pages(
         self,
@@ -167,6 +190,7 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
             direction: self.direction,
             max_pages: self.max_pages,
             items_left: self.max_items,
+            raw_json: self.raw_json,
             pages: 0,
             seen_cursors: HashSet::new(),
             pending_error: None,
@@ -223,6 +247,7 @@ struct PageState<O> {
     direction: Direction,
     max_pages: Option<usize>,
     items_left: Option<usize>,
+    raw_json: bool,
     pages: usize,
     seen_cursors: HashSet<String>,
     pending_error: Option<Error>,
@@ -260,7 +285,12 @@ impl<'a, O: Paginate<'a>> PageState<O> {
         let client = request.client();
         let spec = O::SPEC;
         // `call` reports failures exactly as a single call would.
-        let response = request.call().await?;
+        let (response, raw) = if self.raw_json {
+            let (response, raw) = request.call_with_json().await?;
+            (response, Some(raw))
+        } else {
+            (request.call().await?, None)
+        };
         let links = response
             .headers()
             .get_all(LINK)
@@ -308,6 +338,7 @@ impl<'a, O: Paginate<'a>> PageState<O> {
             counts,
             links,
             number: self.pages,
+            raw,
         })
     }
 }

@@ -286,3 +286,48 @@ fn hex40_at(text: &str) -> Option<usize> {
         .windows(40)
         .position(|w| w.iter().all(u8::is_ascii_hexdigit))
 }
+
+#[tokio::test]
+async fn fields_the_spec_lacks_are_reachable_as_raw_json() {
+    let server = ReplayServer::start(
+        &fixtures(&[
+            "quirks/licenses_nulls_unknowns",
+            "cellular_profiles/page1",
+            "cellular_profiles/page2",
+        ]),
+        Some(1),
+    )
+    .await;
+    let client = server.client();
+    let (typed, raw) = client
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .per_page(5)
+        .call_with_json()
+        .await
+        .unwrap();
+    assert_eq!(typed.into_inner()[1].id.as_deref(), Some("2002"));
+    assert_eq!(raw[1]["newTopLevelField"], 42);
+    assert_eq!(raw[1]["coterm"]["editions"][0], "enterprise");
+    assert_eq!(raw[1]["permanentlyQueuedLicenses"][0]["futureField"], true);
+
+    let pages: Vec<_> = futures_util::TryStreamExt::try_collect(
+        client
+            .get_organization_devices_cellular_data_profiles()
+            .organization_id(ORG)
+            .per_page(3)
+            .into_paginator()
+            .with_raw_json()
+            .pages(),
+    )
+    .await
+    .unwrap();
+    for page in &pages {
+        let raw_items = page.raw_items().expect("asked for raw JSON");
+        assert_eq!(raw_items.len(), page.items.len());
+        for (item, raw) in page.items.iter().zip(raw_items) {
+            assert_eq!(raw["profileId"].as_str(), item.profile_id.as_deref());
+        }
+    }
+    server.verify().await;
+}
