@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use heck::ToSnakeCase;
+use heck::{ToShoutySnakeCase, ToSnakeCase};
 use quote::ToTokens;
 use serde_json::Value;
 
@@ -34,8 +34,9 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
             spec_path.display()
         )
     })?;
-    let document: Value = serde_yaml::from_str(&text)
+    let mut document: Value = serde_yaml::from_str(&text)
         .map_err(|e| format!("{} is not valid YAML: {e}", spec_path.display()))?;
+    keep_enabled_areas(&mut document);
     let spec: openapiv3::OpenAPI = serde_json::from_value(document.clone()).map_err(|e| {
         format!(
             "{} is not an OpenAPI 3.0 document: {e}",
@@ -47,15 +48,18 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
-        .with_derive("schemars::JsonSchema")
         .with_inner_type(quote::quote!(crate::hooks::Runtime))
         .with_hooks(progenitor::HooksMode::Expected);
+    if std::env::var_os("CARGO_FEATURE_JSON_SCHEMA").is_some() {
+        settings.with_derive("schemars::JsonSchema");
+    }
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .map_err(|e| format!("progenitor: {e}"))?;
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     expose_builder_clients(&mut file);
+    keep_only_request_body_builders(&mut file);
 
     let builders = collect_builders(&file);
     let outputs: Vec<&syn::Type> = builders.values().map(|b| &b.output).collect();
@@ -72,11 +76,119 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Keeps the operations of the API areas (first tag) whose cargo feature is on: `organizations`,
+/// `appliance`, `cellular-gateway`, ... or `full` for all. A user compiles only what they use.
+fn keep_enabled_areas(document: &mut Value) {
+    if std::env::var_os("CARGO_FEATURE_FULL").is_some() {
+        return;
+    }
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let mut unknown_areas = std::collections::BTreeSet::new();
+    for methods in paths.values_mut() {
+        let Some(methods) = methods.as_object_mut() else {
+            continue;
+        };
+        methods.retain(|_, op| {
+            let area = op
+                .get("tags")
+                .and_then(|t| t.get(0))
+                .and_then(Value::as_str)
+                .unwrap_or("untagged");
+            let feature = area.to_shouty_snake_case();
+            if std::env::var_os(format!("CARGO_FEATURE_{feature}")).is_some() {
+                return true;
+            }
+            if !KNOWN_AREAS.contains(&area) {
+                unknown_areas.insert(area.to_owned());
+            }
+            false
+        });
+    }
+    paths.retain(|_, methods| methods.as_object().is_none_or(|m| !m.is_empty()));
+    for area in unknown_areas {
+        println!(
+            "cargo:warning=API area `{area}` has no cargo feature yet; its operations are only in `full`"
+        );
+    }
+}
+
+/// The areas with a cargo feature of the same name (kebab-case) in Cargo.toml.
+const KNOWN_AREAS: &[&str] = &[
+    "administered",
+    "appliance",
+    "camera",
+    "cellularGateway",
+    "devices",
+    "insight",
+    "licensing",
+    "networks",
+    "organizations",
+    "sensor",
+    "sm",
+    "switch",
+    "wireless",
+];
+
 fn write_if_changed(path: &Path, content: &str) -> Result<(), String> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == content) {
         return Ok(());
     }
     std::fs::write(path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// typify writes a builder for every generated struct (`types::builder::*`), more than half of
+/// all generated code. Operations use only those of their request bodies; the rest (response
+/// types and everything nested) are dropped, which halves compile time and memory for the whole
+/// API. Response types are still built with struct literals (`Default` where all fields are
+/// optional).
+fn keep_only_request_body_builders(file: &mut syn::File) {
+    let used_by_operations = |items: &[syn::Item]| -> std::collections::BTreeSet<String> {
+        let text = module_items(items, "builder")
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|i| i.to_token_stream().to_string())
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        text.split("types :: builder ::")
+            .skip(1)
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let keep = used_by_operations(&file.items);
+    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        return;
+    };
+    for item in types.iter_mut() {
+        let syn::Item::Mod(m) = item else { continue };
+        if m.ident != "builder" {
+            continue;
+        }
+        if let Some((_, items)) = m.content.as_mut() {
+            items.retain(|item| match item {
+                syn::Item::Struct(s) => keep.contains(&s.ident.to_string()),
+                syn::Item::Impl(imp) => last_ident(&imp.self_ty).is_some_and(|n| keep.contains(&n)),
+                _ => true,
+            });
+        }
+    }
+    // `X::builder()` for the builders that are gone.
+    types.retain(|item| {
+        let syn::Item::Impl(imp) = item else {
+            return true;
+        };
+        let only_builder_fn = imp.trait_.is_none()
+            && imp.items.len() == 1
+            && matches!(&imp.items[0], syn::ImplItem::Fn(f) if f.sig.ident == "builder");
+        !only_builder_fn || last_ident(&imp.self_ty).is_some_and(|n| keep.contains(&n))
+    });
 }
 
 /// Operation builders keep their `&Client` private; the hand-written layers (pagination checks
@@ -364,6 +476,13 @@ fn collect_builders(file: &syn::File) -> BTreeMap<String, BuilderInfo> {
     builders
 }
 
+/// Operations that take both cursors get a paginator.
+fn is_paginated(info: &BuilderInfo) -> bool {
+    ["starting_after", "ending_before"]
+        .iter()
+        .all(|setter| info.setters.iter().any(|s| s == setter))
+}
+
 /// `Result<ResponseValue<T>, Error<E>>` gives `(T, E)`.
 fn send_types(output: &syn::ReturnType) -> Option<(syn::Type, syn::Type)> {
     let syn::ReturnType::Type(_, ty) = output else {
@@ -496,9 +615,12 @@ fn render_extensions(
                 format!("crate::operation::QueryBound {{ name: {name:?}, min: {min}, max: {max} }}")
             })
             .collect();
+        let paginated = by_snake
+            .get(op.operation_id.to_snake_case().as_str())
+            .is_some_and(|(_, info)| is_paginated(info));
         writeln!(
             out,
-            "    crate::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, bounds: &[{}] }},",
+            "    crate::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, bounds: &[{}], paginated: {paginated} }},",
             op.operation_id.to_snake_case(),
             op.operation_id,
             op.method,
@@ -534,25 +656,18 @@ fn render_extensions(
         )
         .expect("writing to a String");
 
-        let paginated = ["starting_after", "ending_before"]
-            .iter()
-            .all(|setter| info.setters.iter().any(|s| s == setter));
-        if !paginated {
+        if !is_paginated(info) {
             continue;
         }
-        // A page is either a JSON array or an object whose `items` holds the array.
+        // A page is a JSON array, an object whose `items` holds the array, or (where the spec
+        // documents some other object) one whole body per page.
         if last_ident(&info.output).as_deref() != Some("Vec") {
             let body_name = last_ident(&info.output).unwrap_or_default();
-            let fields = structs.get(&body_name).ok_or_else(|| {
-                format!("paginated operation `{}` returns `{body_name}`, which is neither an array nor a generated struct", op.operation_id)
-            })?;
-            let items = fields.get("items").ok_or_else(|| {
-                format!(
-                    "paginated operation `{}` returns an object without `items`",
-                    op.operation_id
-                )
-            })?;
-            page_bodies.insert(body_name, (items.clone(), fields.contains_key("meta")));
+            // Untyped bodies (`Map`, `Value`) have hand-written impls in `pagination`.
+            if let Some(fields) = structs.get(&body_name) {
+                let items = fields.get("items").cloned();
+                page_bodies.insert(body_name, (items, fields.contains_key("meta")));
+            }
         }
         writeln!(
             out,
@@ -565,6 +680,19 @@ fn render_extensions(
     }
 
     for (body, (items, has_meta)) in page_bodies {
+        let Some(items) = items else {
+            writeln!(
+                out,
+                "impl crate::pagination::PageBody for types::{body} {{
+    type Item = Self;
+    fn into_parts(self) -> (::std::vec::Vec<Self>, ::std::option::Option<crate::pagination::ItemCounts>) {{
+        (::std::vec![self], None)
+    }}
+}}"
+            )
+            .expect("writing to a String");
+            continue;
+        };
         let (item, optional) = match last_ident(&items).as_deref() {
             Some("Vec") => (generic_args(&items).and_then(|mut a| a.next()), false),
             Some("Option") => (

@@ -26,6 +26,8 @@ pub struct OperationSpec {
     pub path: &'static str,
     /// Integer query parameters with documented ranges.
     pub bounds: &'static [QueryBound],
+    /// Whether the operation has a paginator (`startingAfter` and `endingBefore`).
+    pub paginated: bool,
 }
 
 /// A documented range of an integer query parameter, such as `perPage`'s `3 - 1000`.

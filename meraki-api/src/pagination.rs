@@ -58,6 +58,14 @@ impl<T> PageBody for Vec<T> {
     }
 }
 
+/// A page whose spec documents an untyped object: the whole body is the page's one item.
+impl PageBody for serde_json::Map<String, serde_json::Value> {
+    type Item = Self;
+    fn into_parts(self) -> (Vec<Self>, Option<ItemCounts>) {
+        (vec![self], None)
+    }
+}
+
 /// `meta.counts.items` of an `items`/`meta` page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ItemCounts {

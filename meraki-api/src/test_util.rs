@@ -224,6 +224,11 @@ impl ReplayServer {
         self.server.verify().await;
     }
 
+    /// The underlying mock server, to mount hand-written responses beside the fixtures.
+    pub fn mock_server(&self) -> &MockServer {
+        &self.server
+    }
+
     /// The requests received so far, for assertions.
     pub async fn received(&self) -> Vec<Request> {
         self.server.received_requests().await.unwrap_or_default()

@@ -124,6 +124,10 @@ pub fn run(options: &Options) -> Result<(), String> {
         generated.merged.version,
         generated.normalized
     );
+    println!(
+        "areas (cargo features): {}",
+        crate::areas::summary(&crate::areas::area_counts(&generated.merged.document))
+    );
     Ok(())
 }
 
@@ -205,23 +209,29 @@ mod tests {
     }
 
     #[test]
-    fn committed_seeds_merge_deterministically() {
+    fn committed_specs_merge_deterministically_and_newest_wins() {
         let once = generate(&[seeds()]).unwrap();
-        // Same documents split over two folders, given in the other order.
-        let (a, b) = (scratch("split-a"), scratch("split-b"));
-        for (i, entry) in std::fs::read_dir(seeds()).unwrap().enumerate() {
-            let path = entry.unwrap().path();
-            let to = if i % 2 == 0 { &a } else { &b };
-            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
-        }
-        let twice = generate(&[b.clone(), a.clone()]).unwrap();
-        assert_eq!(once.yaml, twice.yaml);
-        assert_eq!(once.merged.operations, 2);
+        assert_eq!(once.merged.operations, 668);
         assert_eq!(once.merged.version.to_string(), "1.70.0");
         assert!(once.yaml.contains("name: profileIds[]"));
         assert!(!once.yaml.contains("sampleCode") && !once.yaml.contains("x-parser-conf"));
-        for dir in [a, b] {
-            std::fs::remove_dir_all(dir).unwrap();
+        // The committed output is what the committed inputs give.
+        let committed =
+            std::fs::read_to_string(workspace_root().join("openapi/openapi.yaml")).unwrap();
+        assert_eq!(once.yaml, committed);
+
+        // An older published copy of getOrganizationLicenses (v1.42.0) beside the v1.53.0 one,
+        // folders given in either order: the newer wins and the output does not change.
+        let older = workspace_root().join("xtask/testdata/v1.42.0");
+        for dirs in [[older.clone(), seeds()], [seeds(), older.clone()]] {
+            let merged = generate(&dirs).unwrap();
+            assert_eq!(merged.yaml, once.yaml);
+            assert_eq!(merged.merged.superseded.len(), 1);
+            assert!(
+                merged.merged.superseded[0].contains("(1.53.0) over"),
+                "{:?}",
+                merged.merged.superseded
+            );
         }
     }
 

@@ -1,5 +1,7 @@
 //! Maintainer tasks for meraki-api, run as `cargo xtask <command>`.
 
+mod areas;
+mod diff;
 mod generate;
 mod merge;
 mod normalize;
@@ -17,6 +19,10 @@ commands:
       Merge the operation documents in DIR (default: openapi/specs) into one OpenAPI
       document at FILE (default: openapi/openapi.yaml). With --check, write nothing and
       fail if FILE is not what the inputs produce.
+  diff OLD NEW
+      What a spec update changes: operations added, removed and changed (parameters,
+      request and response fields, enum values), flagging what breaks existing callers.
+      OLD and NEW are openapi.yaml files or folders of operation documents.
   help
       Show this message.";
 
@@ -24,6 +30,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("generate") => generate::Options::parse(&args[1..]).and_then(|o| generate::run(&o)),
+        Some("diff") => diff::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,212 @@
+//! The whole API (`--features full`): one operation of every area against a local server, and a
+//! paginator for every operation the spec paginates.
+//!
+//! ```text
+//! cargo test -p meraki-api --features full --test areas
+//! ```
+#![cfg(feature = "full")]
+
+use meraki_api::operation::operations;
+use meraki_api::prelude::*;
+use meraki_api::test_util::ReplayServer;
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+async fn serve(server: &ReplayServer, route: &str, body: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1{route}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(server.mock_server())
+        .await;
+}
+
+#[tokio::test]
+async fn one_operation_of_every_area() {
+    let server = ReplayServer::start(&[], None).await;
+    let serial = "Q2XX-AAAA-0001";
+    let routes: &[(&str, Value)] = &[
+        (
+            "/administered/identities/me",
+            serde_json::json!({"name": "Miles"}),
+        ),
+        (
+            "/devices/Q2XX-AAAA-0001/appliance/dhcp/subnets",
+            serde_json::json!([{"subnet": "192.168.1.0/24"}]),
+        ),
+        (
+            "/devices/Q2XX-AAAA-0001/camera/analytics/live",
+            serde_json::json!({"ts": "2026-01-01T00:00:00Z"}),
+        ),
+        (
+            "/devices/Q2XX-AAAA-0001/cellularGateway/lan",
+            serde_json::json!({"deviceName": "cg"}),
+        ),
+        (
+            "/devices/Q2XX-AAAA-0001",
+            serde_json::json!({"serial": serial}),
+        ),
+        (
+            "/organizations/1/insight/applications",
+            serde_json::json!([{"name": "app"}]),
+        ),
+        (
+            "/administered/licensing/subscription/subscriptions",
+            serde_json::json!([{"name": "sub"}]),
+        ),
+        ("/networks/N_1", serde_json::json!({"id": "N_1"})),
+        (
+            "/organizations",
+            serde_json::json!([{"id": "1", "name": "Org"}]),
+        ),
+        (
+            "/devices/Q2XX-AAAA-0001/sensor/relationships",
+            serde_json::json!({}),
+        ),
+        ("/networks/N_1/sm/devices", serde_json::json!([{"id": "d"}])),
+        (
+            "/devices/Q2XX-AAAA-0001/switch/ports",
+            serde_json::json!([{"portId": "1"}]),
+        ),
+        (
+            "/devices/Q2XX-AAAA-0001/wireless/bluetooth/settings",
+            serde_json::json!({"uuid": "u"}),
+        ),
+    ];
+    for (route, body) in routes {
+        serve(&server, route, body.clone()).await;
+    }
+    let client = server.client();
+    let me = client
+        .get_administered_identities_me()
+        .call()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(me.name.as_deref(), Some("Miles"));
+    assert_eq!(
+        client
+            .get_device_appliance_dhcp_subnets()
+            .serial(serial)
+            .call()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    client
+        .get_device_camera_analytics_live()
+        .serial(serial)
+        .call()
+        .await
+        .unwrap();
+    client
+        .get_device_cellular_gateway_lan()
+        .serial(serial)
+        .call()
+        .await
+        .unwrap();
+    client.get_device().serial(serial).call().await.unwrap();
+    assert_eq!(
+        client
+            .get_organization_insight_applications()
+            .organization_id("1")
+            .call()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        client
+            .get_administered_licensing_subscription_subscriptions()
+            .call()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let network = client
+        .get_network()
+        .network_id("N_1")
+        .call()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(network.id.as_deref(), Some("N_1"));
+    let organizations = client
+        .get_organizations()
+        .call()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(organizations[0].name.as_deref(), Some("Org"));
+    client
+        .get_device_sensor_relationships()
+        .serial(serial)
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get_network_sm_devices()
+            .network_id("N_1")
+            .call()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        client
+            .get_device_switch_ports()
+            .serial(serial)
+            .call()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    client
+        .get_device_wireless_bluetooth_settings()
+        .serial(serial)
+        .call()
+        .await
+        .unwrap();
+    server.verify().await;
+}
+
+#[test]
+fn every_paginated_operation_has_a_paginator() {
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../openapi/openapi.yaml"
+    ))
+    .unwrap();
+    let document: Value = serde_yaml::from_str(&yaml).unwrap();
+    let mut expected = Vec::new();
+    for methods in document["paths"].as_object().unwrap().values() {
+        for op in methods.as_object().unwrap().values() {
+            let names: Vec<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            if names.contains(&"startingAfter") && names.contains(&"endingBefore") {
+                expected.push(op["operationId"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    expected.sort();
+    let mut actual: Vec<String> = operations()
+        .iter()
+        .filter(|op| op.paginated)
+        .map(|op| op.operation_id.to_owned())
+        .collect();
+    actual.sort();
+    assert!(expected.len() > 100, "{}", expected.len());
+    assert_eq!(actual, expected);
+    assert_eq!(operations().len(), 668);
+}

@@ -1,0 +1,421 @@
+//! `cargo xtask diff OLD NEW`: what a spec update changes for callers of the client.
+//!
+//! OLD and NEW are merged documents (`openapi.yaml`) or folders of operation documents (merged
+//! on the fly). The report lists operations added, removed and changed (parameters, request and
+//! response fields, enum values) and flags what breaks existing callers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// One operation reduced to what callers see.
+#[derive(Debug, Default, PartialEq)]
+struct Surface {
+    route: String,
+    /// `in name` → required.
+    params: BTreeMap<String, bool>,
+    /// Field path → type, for request bodies.
+    request_fields: BTreeMap<String, String>,
+    request_required: BTreeSet<String>,
+    /// Field path → type, for success responses.
+    response_fields: BTreeMap<String, String>,
+    /// `request|response path` → enum values.
+    enums: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// A change and whether it breaks existing callers.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Change {
+    pub breaking: bool,
+    pub text: String,
+}
+
+/// Changes per operation: `+ op`, `- op`, or the list of changes of an operation in both.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: BTreeMap<String, Vec<Change>>,
+}
+
+impl Report {
+    pub fn breaking(&self) -> usize {
+        self.removed.len()
+            + self
+                .changed
+                .values()
+                .flatten()
+                .filter(|c| c.breaking)
+                .count()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for op in &self.added {
+            let _ = writeln!(out, "+ {op}");
+        }
+        for op in &self.removed {
+            let _ = writeln!(out, "- {op}  [breaking]");
+        }
+        for (op, changes) in &self.changed {
+            let _ = writeln!(out, "~ {op}");
+            for change in changes {
+                let flag = if change.breaking { "  [breaking]" } else { "" };
+                let _ = writeln!(out, "    {}{flag}", change.text);
+            }
+        }
+        let _ = write!(
+            out,
+            "{} added, {} removed, {} changed; {} breaking changes",
+            self.added.len(),
+            self.removed.len(),
+            self.changed.len(),
+            self.breaking()
+        );
+        out
+    }
+}
+
+/// Loads a merged document, or merges a folder of operation documents.
+pub fn load(path: &Path) -> Result<Value, String> {
+    if path.is_dir() {
+        return crate::generate::generate(&[path.to_owned()]).map(|g| g.merged.document);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_yaml::from_str(&text).map_err(|e| format!("{} is not YAML/JSON: {e}", path.display()))
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let [old, new] = args else {
+        return Err("usage: cargo xtask diff OLD NEW (openapi.yaml files or spec folders)".into());
+    };
+    let report = diff(&load(Path::new(old))?, &load(Path::new(new))?);
+    println!("{}", report.render());
+    Ok(())
+}
+
+pub fn diff(old: &Value, new: &Value) -> Report {
+    let (old, new) = (surfaces(old), surfaces(new));
+    let mut report = Report::default();
+    for (id, surface) in &new {
+        match old.get(id) {
+            None => report.added.push(format!("{id}  {}", surface.route)),
+            Some(before) => {
+                let changes = compare(before, surface);
+                if !changes.is_empty() {
+                    report.changed.insert(id.clone(), changes);
+                }
+            }
+        }
+    }
+    for (id, surface) in &old {
+        if !new.contains_key(id) {
+            report.removed.push(format!("{id}  {}", surface.route));
+        }
+    }
+    report
+}
+
+fn compare(old: &Surface, new: &Surface) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut push = |breaking: bool, text: String| changes.push(Change { breaking, text });
+    if old.route != new.route {
+        push(true, format!("route {} -> {}", old.route, new.route));
+    }
+    for (param, required) in &new.params {
+        match old.params.get(param) {
+            None => push(
+                *required,
+                format!(
+                    "+ param {param}{}",
+                    if *required { " (required)" } else { "" }
+                ),
+            ),
+            Some(false) if *required => push(true, format!("! param {param} is now required")),
+            _ => {}
+        }
+    }
+    for param in old.params.keys().filter(|p| !new.params.contains_key(*p)) {
+        push(true, format!("- param {param}"));
+    }
+    for (field, ty) in &new.request_fields {
+        match old.request_fields.get(field) {
+            None => {
+                let required = new.request_required.contains(field);
+                push(
+                    required,
+                    format!(
+                        "+ request field {field}: {ty}{}",
+                        if required { " (required)" } else { "" }
+                    ),
+                );
+            }
+            Some(before) if before != ty => {
+                push(true, format!("! request field {field}: {before} -> {ty}"))
+            }
+            _ => {}
+        }
+    }
+    for field in old
+        .request_fields
+        .keys()
+        .filter(|f| !new.request_fields.contains_key(*f))
+    {
+        push(true, format!("- request field {field}"));
+    }
+    for (field, ty) in &new.response_fields {
+        match old.response_fields.get(field) {
+            None => push(false, format!("+ response field {field}: {ty}")),
+            Some(before) if before != ty => {
+                push(true, format!("! response field {field}: {before} -> {ty}"))
+            }
+            _ => {}
+        }
+    }
+    for field in old
+        .response_fields
+        .keys()
+        .filter(|f| !new.response_fields.contains_key(*f))
+    {
+        push(true, format!("- response field {field}"));
+    }
+    for (place, values) in &new.enums {
+        let before = old.enums.get(place).cloned().unwrap_or_default();
+        let request = place.starts_with("request");
+        for value in values.difference(&before) {
+            // Response enums are open in the client: a new value arrives as `Unknown` today.
+            push(false, format!("+ enum value {place}: {value:?}"));
+        }
+        for value in before.difference(values) {
+            // Callers may send (request) or match on (response) a value that is gone.
+            push(
+                request || !values.is_empty(),
+                format!("- enum value {place}: {value:?}"),
+            );
+        }
+    }
+    changes.sort();
+    changes
+}
+
+fn surfaces(document: &Value) -> BTreeMap<String, Surface> {
+    let mut out = BTreeMap::new();
+    let Some(paths) = document.get("paths").and_then(Value::as_object) else {
+        return out;
+    };
+    for (path, methods) in paths {
+        for (method, op) in methods.as_object().into_iter().flatten() {
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            let mut surface = Surface {
+                route: format!("{} {path}", method.to_ascii_uppercase()),
+                ..Surface::default()
+            };
+            for param in op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (Some(name), Some(place)) = (
+                    param.get("name").and_then(Value::as_str),
+                    param.get("in").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                let key = format!("{place} {name}");
+                let required = param
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                surface.params.insert(key.clone(), required);
+                if let Some(schema) = param.get("schema") {
+                    collect_enums(schema, &format!("request {key}"), &mut surface.enums);
+                }
+            }
+            if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+                let mut required = BTreeSet::new();
+                flatten(
+                    schema,
+                    "",
+                    &mut surface.request_fields,
+                    Some(&mut required),
+                    &mut surface.enums,
+                    "request body",
+                );
+                surface.request_required = required;
+            }
+            for (status, response) in op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                if let Some(schema) = response.pointer("/content/application~1json/schema") {
+                    flatten(
+                        schema,
+                        "",
+                        &mut surface.response_fields,
+                        None,
+                        &mut surface.enums,
+                        "response",
+                    );
+                }
+            }
+            out.insert(id.to_owned(), surface);
+        }
+    }
+    out
+}
+
+fn type_of(schema: &Value) -> String {
+    schema
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("any")
+        .to_owned()
+}
+
+fn collect_enums(schema: &Value, place: &str, enums: &mut BTreeMap<String, BTreeSet<String>>) {
+    let schema = schema
+        .get("items")
+        .filter(|_| type_of(schema) == "array")
+        .unwrap_or(schema);
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        enums.insert(
+            place.to_owned(),
+            values
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect(),
+        );
+    }
+}
+
+/// Field paths (`items[].rules[].slot`) with their types.
+fn flatten(
+    schema: &Value,
+    prefix: &str,
+    fields: &mut BTreeMap<String, String>,
+    mut required: Option<&mut BTreeSet<String>>,
+    enums: &mut BTreeMap<String, BTreeSet<String>>,
+    side: &str,
+) {
+    if type_of(schema) == "array" {
+        if let Some(items) = schema.get("items") {
+            flatten(items, &format!("{prefix}[]"), fields, required, enums, side);
+        }
+        return;
+    }
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    let required_here: BTreeSet<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for (name, property) in properties {
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        fields.insert(path.clone(), type_of(property));
+        if required_here.contains(name.as_str()) {
+            if let Some(required) = required.as_deref_mut() {
+                required.insert(path.clone());
+            }
+        }
+        collect_enums(property, &format!("{side} {path}"), enums);
+        flatten(
+            property,
+            &path,
+            fields,
+            required.as_deref_mut(),
+            enums,
+            side,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(params: Value, response: Value) -> Value {
+        json!({"paths": {"/orgs/{id}/licenses": {"get": {
+            "operationId": "getLicenses",
+            "parameters": params,
+            "responses": {"200": {"content": {"application/json": {"schema": response}}}},
+        }}}})
+    }
+
+    #[test]
+    fn flags_what_breaks_callers() {
+        let old = doc(
+            json!([{"name": "state", "in": "query", "schema": {"type": "string", "enum": ["a", "b"]}},
+                   {"name": "gone", "in": "query"}]),
+            json!({"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "seats": {"type": "integer"}}}}),
+        );
+        let new = doc(
+            json!([{"name": "state", "in": "query", "schema": {"type": "string", "enum": ["a", "c"]}},
+                   {"name": "must", "in": "query", "required": true}]),
+            json!({"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "seats": {"type": "string"}, "extra": {"type": "boolean"}}}}),
+        );
+        let report = diff(&old, &new);
+        let changes = &report.changed["getLicenses"];
+        let has = |text: &str, breaking: bool| {
+            changes
+                .iter()
+                .any(|c| c.text == text && c.breaking == breaking)
+        };
+        assert!(has("+ param query must (required)", true), "{changes:?}");
+        assert!(has("- param query gone", true), "{changes:?}");
+        assert!(
+            has("- enum value request query state: \"b\"", true),
+            "{changes:?}"
+        );
+        assert!(
+            has("+ enum value request query state: \"c\"", false),
+            "{changes:?}"
+        );
+        assert!(
+            has("+ response field [].extra: boolean", false),
+            "{changes:?}"
+        );
+        assert!(
+            has("! response field [].seats: integer -> string", true),
+            "{changes:?}"
+        );
+        assert_eq!(report.breaking(), 4);
+        assert!(report
+            .render()
+            .ends_with("0 added, 0 removed, 1 changed; 4 breaking changes"));
+    }
+
+    #[test]
+    fn added_and_removed_operations() {
+        let old = doc(json!([]), json!({"type": "object"}));
+        let mut new = old.clone();
+        new["paths"]["/new"] = json!({"post": {"operationId": "createThing", "responses": {}}});
+        let report = diff(&old, &new);
+        assert_eq!(report.added, ["createThing  POST /new"]);
+        let back = diff(&new, &old);
+        assert_eq!(back.removed, ["createThing  POST /new"]);
+        assert_eq!(back.breaking(), 1);
+        assert!(diff(&old, &old).changed.is_empty());
+    }
+}
