@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use crate::merge::{merge, Merged};
 use crate::normalize::{normalize, Report};
@@ -59,6 +60,8 @@ pub struct Generated {
     pub merged: Merged,
     pub documents: usize,
     pub normalized: Report,
+    /// How long each phase took, for the summary.
+    pub timings: String,
 }
 
 /// Reads, merges and normalizes every `*.json` document under `dirs`.
@@ -80,20 +83,28 @@ pub fn generate(dirs: &[PathBuf]) -> Result<Generated, String> {
     if files.is_empty() {
         return Err(format!("no *.json operation documents found in {dirs:?}"));
     }
+    let started = Instant::now();
     let docs = files
         .iter()
         .map(|f| OperationDoc::load(f).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
+    let read = started.elapsed();
     let documents = docs.len();
     let mut merged = merge(docs).map_err(|e| e.to_string())?;
     let normalized = normalize(&mut merged.document);
+    let merging = started.elapsed() - read;
     let body =
         serde_yaml::to_string(&merged.document).map_err(|e| format!("cannot render YAML: {e}"))?;
+    let timings = format!(
+        "read {read:.0?}, merge+normalize {merging:.0?}, render {:.0?}",
+        started.elapsed() - read - merging
+    );
     Ok(Generated {
         yaml: format!("{HEADER}{body}"),
         merged,
         documents,
         normalized,
+        timings,
     })
 }
 
@@ -124,6 +135,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         generated.merged.version,
         generated.normalized
     );
+    println!("took: {}", generated.timings);
     println!(
         "areas (cargo features): {}",
         crate::areas::summary(&crate::areas::area_counts(&generated.merged.document))
