@@ -141,47 +141,20 @@ fn compare(old: &Surface, new: &Surface) -> Vec<Change> {
     for param in old.params.keys().filter(|p| !new.params.contains_key(*p)) {
         push(true, format!("- param {param}"));
     }
-    for (field, ty) in &new.request_fields {
-        match old.request_fields.get(field) {
-            None => {
-                let required = new.request_required.contains(field);
-                push(
-                    required,
-                    format!(
-                        "+ request field {field}: {ty}{}",
-                        if required { " (required)" } else { "" }
-                    ),
-                );
-            }
-            Some(before) if before != ty => {
-                push(true, format!("! request field {field}: {before} -> {ty}"))
-            }
-            _ => {}
-        }
-    }
-    for field in old
-        .request_fields
-        .keys()
-        .filter(|f| !new.request_fields.contains_key(*f))
-    {
-        push(true, format!("- request field {field}"));
-    }
-    for (field, ty) in &new.response_fields {
-        match old.response_fields.get(field) {
-            None => push(false, format!("+ response field {field}: {ty}")),
-            Some(before) if before != ty => {
-                push(true, format!("! response field {field}: {before} -> {ty}"))
-            }
-            _ => {}
-        }
-    }
-    for field in old
-        .response_fields
-        .keys()
-        .filter(|f| !new.response_fields.contains_key(*f))
-    {
-        push(true, format!("- response field {field}"));
-    }
+    compare_fields(
+        "request",
+        &old.request_fields,
+        &new.request_fields,
+        &new.request_required,
+        &mut push,
+    );
+    compare_fields(
+        "response",
+        &old.response_fields,
+        &new.response_fields,
+        &BTreeSet::new(),
+        &mut push,
+    );
     for (place, values) in &new.enums {
         let before = old.enums.get(place).cloned().unwrap_or_default();
         let request = place.starts_with("request");
@@ -199,6 +172,32 @@ fn compare(old: &Surface, new: &Surface) -> Vec<Change> {
     }
     changes.sort();
     changes
+}
+
+/// Fields added (breaking only where the caller must now send them), retyped or removed.
+fn compare_fields(
+    side: &str,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    required: &BTreeSet<String>,
+    push: &mut impl FnMut(bool, String),
+) {
+    for (field, ty) in new {
+        match old.get(field) {
+            None => {
+                let required = required.contains(field);
+                let note = if required { " (required)" } else { "" };
+                push(required, format!("+ {side} field {field}: {ty}{note}"));
+            }
+            Some(before) if before != ty => {
+                push(true, format!("! {side} field {field}: {before} -> {ty}"))
+            }
+            _ => {}
+        }
+    }
+    for field in old.keys().filter(|f| !new.contains_key(*f)) {
+        push(true, format!("- {side} field {field}"));
+    }
 }
 
 fn surfaces(document: &Value) -> BTreeMap<String, Surface> {
