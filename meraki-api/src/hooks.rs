@@ -33,6 +33,11 @@ struct RuntimeInner {
     limiter: RateLimiter,
     trusted: TrustedHosts,
     base_path: String,
+    /// Scheme, host and port of the configured base URL.
+    base: Url,
+    /// Where the API last redirected the base URL's requests to (its shard): later requests go
+    /// there directly, as Meraki's SDKs do, until it fails to connect.
+    shard: std::sync::Mutex<Option<Url>>,
     stats: Counters,
 }
 
@@ -113,6 +118,8 @@ impl Runtime {
             limiter: RateLimiter::new(rate_limit),
             trusted: TrustedHosts::new(base_url, extra_hosts),
             base_path: base_url.path().trim_end_matches('/').to_owned(),
+            base: base_url.clone(),
+            shard: std::sync::Mutex::new(None),
             stats: Counters::default(),
         }))
     }
@@ -141,6 +148,7 @@ impl Runtime {
         let org = organization_in_path(request.url().path()).map(str::to_owned);
         let mut attempt = 0u32;
         let mut redirects = 0u32;
+        self.route_to_shard(request.url_mut());
         loop {
             attempt += 1;
             let _ = ATTEMPTS.try_with(|a| a.set(attempt));
@@ -154,13 +162,18 @@ impl Runtime {
                 Ok(response) => verdict_for_status(response.status(), &method),
                 Err(error) => verdict_for_error(error, &method),
             };
-            let Some(spare) = spare else {
+            let Some(mut spare) = spare else {
                 return outcome.map(|r| finish(r, attempt));
             };
+            if matches!(&outcome, Err(e) if e.is_connect()) && self.forget_shard(spare.url()) {
+                set_origin(spare.url_mut(), &inner.base);
+            }
             if let Ok(response) = &outcome {
                 if is_redirect(response.status()) {
+                    let from = spare.url().clone();
                     match self.redirect(response, spare, &mut redirects) {
                         Ok(next) => {
+                            self.remember_shard(&from, next.url());
                             request = next;
                             attempt -= 1; // A redirect is not a failed attempt.
                             continue;
@@ -210,6 +223,42 @@ impl Runtime {
             tokio::time::sleep(wait).await;
             request = spare;
         }
+    }
+
+    /// Sends a request for the base URL to the shard the API moved us to, if any.
+    fn route_to_shard(&self, url: &mut Url) {
+        let shard = self
+            .0
+            .shard
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(shard) = shard {
+            if same_origin(url, &self.0.base) {
+                set_origin(url, &shard);
+            }
+        }
+    }
+
+    /// A redirect of the same path from the base URL (or the current shard) to another trusted
+    /// host names the organization's shard.
+    fn remember_shard(&self, from: &Url, to: &Url) {
+        let mut shard = self.0.shard.lock().unwrap_or_else(|e| e.into_inner());
+        let from_us =
+            same_origin(from, &self.0.base) || shard.as_ref().is_some_and(|s| same_origin(from, s));
+        if from_us && from.path() == to.path() && !same_origin(to, &self.0.base) {
+            *shard = Some(to.clone());
+        }
+    }
+
+    /// Stops using the shard if `url` is on it; says whether it was.
+    fn forget_shard(&self, url: &Url) -> bool {
+        let mut shard = self.0.shard.lock().unwrap_or_else(|e| e.into_inner());
+        let on_shard = shard.as_ref().is_some_and(|s| same_origin(url, s));
+        if on_shard {
+            *shard = None;
+        }
+        on_shard
     }
 
     /// The request to send next for a redirect, or why not: `Err(Some(_))` for a refused
@@ -285,6 +334,20 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Moves `url` to `origin`'s scheme, host and port, keeping path and query.
+fn set_origin(url: &mut Url, origin: &Url) {
+    // Both are http(s) URLs with hosts, so none of these can fail.
+    let _ = url.set_scheme(origin.scheme());
+    let _ = url.set_host(origin.host_str());
+    let _ = url.set_port(origin.port());
 }
 
 fn finish(mut response: Response, attempts: u32) -> Response {

@@ -434,3 +434,42 @@ async fn clones_share_one_rate_limit() {
     );
     assert_eq!(client.stats().requests, 11);
 }
+
+#[tokio::test]
+async fn later_calls_stick_to_the_shard_until_it_fails() {
+    // Not from wiremock's pool: dropping it must really close its port.
+    let shard = MockServer::builder().start().await;
+    Mock::given(path(LICENSES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(licenses(&["shard"])))
+        .expect(2)
+        .mount(&shard)
+        .await;
+    let api = MockServer::start().await;
+    Mock::given(path(LICENSES))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}{LICENSES}", shard.uri())),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&api)
+        .await;
+    Mock::given(path(LICENSES))
+        .respond_with(ResponseTemplate::new(200).set_body_json(licenses(&["base"])))
+        .mount(&api)
+        .await;
+    let client = client_for(&api.uri(), fast_retries(3));
+    assert_eq!(list(&client).await.unwrap(), ["shard"]);
+    assert_eq!(
+        list(&client).await.unwrap(),
+        ["shard"],
+        "straight to the shard"
+    );
+    assert_eq!(api.received_requests().await.unwrap().len(), 1);
+    shard.verify().await;
+
+    // The shard goes away: the next call falls back to the base URL.
+    drop(shard);
+    assert_eq!(list(&client).await.unwrap(), ["base"]);
+    assert_eq!(api.received_requests().await.unwrap().len(), 2);
+}
