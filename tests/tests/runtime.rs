@@ -45,6 +45,17 @@ async fn answering(response: ResponseTemplate) -> MockServer {
     server
 }
 
+/// Mounts `response` for the first `times` requests, ahead of mocks of lower priority (a higher
+/// number) that answer afterwards.
+async fn answer_first(server: &MockServer, times: u64, priority: u8, response: ResponseTemplate) {
+    Mock::given(path(LICENSES))
+        .respond_with(response)
+        .up_to_n_times(times)
+        .with_priority(priority)
+        .mount(server)
+        .await;
+}
+
 fn licenses(ids: &[&str]) -> serde_json::Value {
     json!(ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>())
 }
@@ -111,18 +122,8 @@ async fn persistent_429_ends_as_rate_limited_with_attempts() {
 #[tokio::test]
 async fn bursts_of_5xx_are_retried_with_backoff_then_reported() {
     let server = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .respond_with(ResponseTemplate::new(502))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(LICENSES))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    answer_first(&server, 2, 1, ResponseTemplate::new(502)).await;
+    answer_first(&server, 1, 2, ResponseTemplate::new(503)).await;
     Mock::given(path(LICENSES))
         .respond_with(ResponseTemplate::new(200).set_body_json(licenses(&["1", "2"])))
         .mount(&server)
@@ -148,16 +149,15 @@ async fn bursts_of_5xx_are_retried_with_backoff_then_reported() {
 #[tokio::test]
 async fn slow_responses_time_out_and_are_retried() {
     let server = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(licenses(&["slow"]))
-                .set_delay(Duration::from_secs(3)),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_first(
+        &server,
+        1,
+        1,
+        ResponseTemplate::new(200)
+            .set_body_json(licenses(&["slow"]))
+            .set_delay(Duration::from_secs(3)),
+    )
+    .await;
     Mock::given(path(LICENSES))
         .respond_with(ResponseTemplate::new(200).set_body_json(licenses(&["1"])))
         .mount(&server)
@@ -445,15 +445,13 @@ async fn later_calls_stick_to_the_shard_until_it_fails() {
         .mount(&shard)
         .await;
     let api = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("location", format!("{}{LICENSES}", shard.uri())),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&api)
-        .await;
+    answer_first(
+        &api,
+        1,
+        1,
+        ResponseTemplate::new(302).insert_header("location", format!("{}{LICENSES}", shard.uri())),
+    )
+    .await;
     Mock::given(path(LICENSES))
         .respond_with(ResponseTemplate::new(200).set_body_json(licenses(&["base"])))
         .mount(&api)
