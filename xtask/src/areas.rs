@@ -67,7 +67,7 @@ mod tests {
         let yaml = std::fs::read_to_string(root.join("openapi/openapi.yaml")).unwrap();
         let document: Value = serde_yaml::from_str(&yaml).unwrap();
         let manifest = std::fs::read_to_string(root.join("meraki-api/Cargo.toml")).unwrap();
-        let build_script = std::fs::read_to_string(root.join("meraki-api/build.rs")).unwrap();
+        let build_script = std::fs::read_to_string(root.join("meraki-api/build/main.rs")).unwrap();
         let counts = area_counts(&document);
         assert!(counts.len() >= 10, "{counts:?}");
         for area in counts.keys() {
@@ -80,7 +80,7 @@ mod tests {
             );
             assert!(
                 build_script.contains(&format!("    \"{area}\",")),
-                "meraki-api/build.rs KNOWN_AREAS lacks `{area}`"
+                "meraki-api/build/main.rs KNOWN_AREAS lacks `{area}`"
             );
         }
     }

@@ -1,0 +1,323 @@
+//! `extensions.rs`: the operation table and the trait impls (`Operation`, `Paginate`,
+//! `PageBody`) that connect every generated operation to the hand-written layers.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use heck::ToSnakeCase;
+use quote::ToTokens;
+use serde_json::Value;
+
+use crate::post_process::{last_ident, module_items};
+
+/// What the generated `builder::<Operation>` offers.
+pub(crate) struct BuilderInfo {
+    /// progenitor's snake-case operation id, as passed to the hooks in `OperationInfo`.
+    snake_id: String,
+    pub(crate) output: syn::Type,
+    error_body: syn::Type,
+    setters: Vec<String>,
+}
+
+pub(crate) fn collect_builders(file: &syn::File) -> BTreeMap<String, BuilderInfo> {
+    let mut builders = BTreeMap::new();
+    let Some(items) = module_items(&file.items, "builder") else {
+        return builders;
+    };
+    for item in items {
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_some() {
+            continue;
+        }
+        let syn::Type::Path(self_ty) = &*imp.self_ty else {
+            continue;
+        };
+        let Some(name) = self_ty.path.segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        let mut setters = Vec::new();
+        let mut send = None;
+        for member in &imp.items {
+            let syn::ImplItem::Fn(f) = member else {
+                continue;
+            };
+            let fn_name = f.sig.ident.to_string();
+            if fn_name == "send" {
+                send = Some(f);
+            } else {
+                setters.push(fn_name);
+            }
+        }
+        let Some(send) = send else { continue };
+        let Some((output, error_body)) = send_types(&send.sig.output) else {
+            continue;
+        };
+        let body = send.block.to_token_stream().to_string();
+        let Some(snake_id) = string_after(&body, "operation_id :") else {
+            continue;
+        };
+        builders.insert(
+            name,
+            BuilderInfo {
+                snake_id,
+                output,
+                error_body,
+                setters,
+            },
+        );
+    }
+    builders
+}
+
+/// Operations that take both cursors get a paginator.
+fn is_paginated(info: &BuilderInfo) -> bool {
+    ["starting_after", "ending_before"]
+        .iter()
+        .all(|setter| info.setters.iter().any(|s| s == setter))
+}
+
+/// `Result<ResponseValue<T>, Error<E>>` gives `(T, E)`.
+fn send_types(output: &syn::ReturnType) -> Option<(syn::Type, syn::Type)> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let mut args = generic_args(ty)?;
+    let (ok, err) = (args.next()?, args.next()?);
+    let t = generic_args(&ok)?.next()?;
+    let e = generic_args(&err)?.next()?;
+    Some((t, e))
+}
+
+fn generic_args(ty: &syn::Type) -> Option<impl Iterator<Item = syn::Type>> {
+    let syn::Type::Path(p) = ty else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    Some(args.args.clone().into_iter().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    }))
+}
+
+fn string_after(haystack: &str, marker: &str) -> Option<String> {
+    let rest = &haystack[haystack.find(marker)? + marker.len()..];
+    let rest = rest.trim_start().strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// Named fields of every struct in `mod types`, by struct name.
+pub(crate) fn collect_type_structs(
+    file: &syn::File,
+) -> BTreeMap<String, BTreeMap<String, syn::Type>> {
+    let mut structs = BTreeMap::new();
+    for item in module_items(&file.items, "types").unwrap_or_default() {
+        let syn::Item::Struct(s) = item else { continue };
+        let syn::Fields::Named(fields) = &s.fields else {
+            continue;
+        };
+        let fields = fields
+            .named
+            .iter()
+            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
+            .collect();
+        structs.insert(s.ident.to_string(), fields);
+    }
+    structs
+}
+
+/// One operation of the spec, as the hand-written layers need to know it.
+struct SpecOperation {
+    operation_id: String,
+    method: String,
+    path: String,
+    /// `(wire name, minimum, maximum)` of integer query parameters with documented bounds.
+    bounds: Vec<(String, i64, i64)>,
+}
+
+fn spec_operations(document: &Value) -> Vec<SpecOperation> {
+    let mut operations = Vec::new();
+    let Some(paths) = document.get("paths").and_then(Value::as_object) else {
+        return operations;
+    };
+    for (path, methods) in paths {
+        let Some(methods) = methods.as_object() else {
+            continue;
+        };
+        for (method, op) in methods {
+            let Some(operation_id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            let bounds = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
+                .filter_map(|p| {
+                    let schema = p.get("schema")?;
+                    Some((
+                        p.get("name")?.as_str()?.to_owned(),
+                        schema.get("minimum")?.as_i64()?,
+                        schema.get("maximum")?.as_i64()?,
+                    ))
+                })
+                .collect();
+            operations.push(SpecOperation {
+                operation_id: operation_id.to_owned(),
+                method: method.to_ascii_uppercase(),
+                path: path.clone(),
+                bounds,
+            });
+        }
+    }
+    operations.sort_by(|a, b| a.operation_id.cmp(&b.operation_id));
+    operations
+}
+
+pub(crate) fn render_extensions(
+    document: &Value,
+    builders: &BTreeMap<String, BuilderInfo>,
+    structs: &BTreeMap<String, BTreeMap<String, syn::Type>>,
+    aliases: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let operations = spec_operations(document);
+    let by_snake: BTreeMap<&str, (&String, &BuilderInfo)> = builders
+        .iter()
+        .map(|(name, info)| (info.snake_id.as_str(), (name, info)))
+        .collect();
+
+    let mut out = String::from("// Generated by meraki-api's build script. Do not edit.\n\n");
+    out.push_str("/// Every operation of the API this crate was generated from.\n");
+    out.push_str("pub(crate) static OPERATIONS: &[crate::operation::OperationSpec] = &[\n");
+    for op in &operations {
+        let bounds: Vec<String> = op
+            .bounds
+            .iter()
+            .map(|(name, min, max)| {
+                format!("crate::operation::QueryBound {{ name: {name:?}, min: {min}, max: {max} }}")
+            })
+            .collect();
+        let paginated = by_snake
+            .get(op.operation_id.to_snake_case().as_str())
+            .is_some_and(|(_, info)| is_paginated(info));
+        writeln!(
+            out,
+            "    crate::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, bounds: &[{}], paginated: {paginated} }},",
+            op.operation_id.to_snake_case(),
+            op.operation_id,
+            op.method,
+            op.path,
+            bounds.join(", ")
+        )
+        .expect("writing to a String");
+    }
+    out.push_str("];\n\n");
+
+    let mut page_bodies = BTreeMap::new();
+    for (index, op) in operations.iter().enumerate() {
+        let snake = op.operation_id.to_snake_case();
+        let Some((builder, info)) = by_snake.get(snake.as_str()) else {
+            return Err(format!(
+                "no generated builder for operation `{}` (expected id `{snake}`)",
+                op.operation_id
+            ));
+        };
+        let output = info.output.to_token_stream();
+        let error_body = info.error_body.to_token_stream();
+        writeln!(
+            out,
+            "impl<'a> crate::operation::Operation<'a> for builder::{builder}<'a> {{
+    const SPEC: &'static crate::operation::OperationSpec = &OPERATIONS[{index}];
+    type Output = {output};
+    type ErrorBody = {error_body};
+    fn client(&self) -> &'a Client {{ self.client }}
+    fn send_raw(self) -> impl ::std::future::Future<Output = ::std::result::Result<ResponseValue<Self::Output>, progenitor_client::Error<Self::ErrorBody>>> + Send + 'a {{
+        builder::{builder}::send(self)
+    }}
+}}"
+        )
+        .expect("writing to a String");
+
+        if !is_paginated(info) {
+            continue;
+        }
+        // A page is a JSON array, an object whose `items` holds the array, or (where the spec
+        // documents some other object) one whole body per page.
+        if last_ident(&info.output).as_deref() != Some("Vec") {
+            let body_name = last_ident(&info.output).unwrap_or_default();
+            // Operations whose bodies share one type share its impl.
+            let body_name = aliases.get(&body_name).cloned().unwrap_or(body_name);
+            // Untyped bodies (`Map`, `Value`) have hand-written impls in `pagination`.
+            if let Some(fields) = structs.get(&body_name) {
+                let items = fields.get("items").cloned();
+                page_bodies.insert(body_name, (items, fields.contains_key("meta")));
+            }
+        }
+        writeln!(
+            out,
+            "impl<'a> crate::pagination::Paginate<'a> for builder::{builder}<'a> {{
+    fn starting_after(self, cursor: ::std::string::String) -> Self {{ builder::{builder}::starting_after(self, cursor) }}
+    fn ending_before(self, cursor: ::std::string::String) -> Self {{ builder::{builder}::ending_before(self, cursor) }}
+}}"
+        )
+        .expect("writing to a String");
+    }
+
+    for (body, (items, has_meta)) in page_bodies {
+        let Some(items) = items else {
+            writeln!(
+                out,
+                "impl crate::pagination::PageBody for types::{body} {{
+    type Item = Self;
+    fn into_parts(self) -> (::std::vec::Vec<Self>, ::std::option::Option<crate::pagination::ItemCounts>) {{
+        (::std::vec![self], None)
+    }}
+}}"
+            )
+            .expect("writing to a String");
+            continue;
+        };
+        let (item, optional) = match last_ident(&items).as_deref() {
+            Some("Vec") => (generic_args(&items).and_then(|mut a| a.next()), false),
+            Some("Option") => (
+                generic_args(&items)
+                    .and_then(|mut a| a.next())
+                    .and_then(|v| generic_args(&v).and_then(|mut a| a.next())),
+                true,
+            ),
+            _ => (None, false),
+        };
+        let item = item
+            .ok_or_else(|| format!("`{body}.items` is not an array"))?
+            .to_token_stream()
+            .to_string();
+        // Field types inside `mod types` name their siblings without a path.
+        let item = if item.contains("::") {
+            item
+        } else {
+            format!("types::{item}")
+        };
+        let items_expr = if optional {
+            "self.items.unwrap_or_default()"
+        } else {
+            "self.items"
+        };
+        let counts_expr = if has_meta {
+            "crate::pagination::ItemCounts::from_meta(&self.meta)"
+        } else {
+            "None"
+        };
+        writeln!(
+            out,
+            "impl crate::pagination::PageBody for types::{body} {{
+    type Item = {item};
+    fn into_parts(self) -> (::std::vec::Vec<Self::Item>, ::std::option::Option<crate::pagination::ItemCounts>) {{
+        let counts = {counts_expr};
+        ({items_expr}, counts)
+    }}
+}}"
+        )
+        .expect("writing to a String");
+    }
+    Ok(out)
+}

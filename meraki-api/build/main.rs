@@ -1,0 +1,183 @@
+//! The build script: generates the client from `../openapi/openapi.yaml`.
+//!
+//! Two files land in `OUT_DIR`:
+//! - `progenitor.rs`: progenitor's client (builder interface, merged tags), with the hooks left to
+//!   the hand-written `hooks` module, then post-processed (`post_process`, `shared_types`);
+//! - `extensions.rs`: a table of every operation (method, path, documented bounds) and the trait
+//!   impls that let the hand-written layers (`operation`, `pagination`) serve every operation
+//!   generically, so that no per-operation code is ever written by hand (`extensions`).
+
+mod extensions;
+mod post_process;
+mod shared_types;
+
+use std::path::{Path, PathBuf};
+
+use heck::ToShoutySnakeCase;
+use serde_json::Value;
+
+const SPEC: &str = "../openapi/openapi.yaml";
+
+fn main() {
+    println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rerun-if-changed=build");
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    if let Err(message) = run(Path::new(SPEC), &out_dir) {
+        // A build script reports through a panic; make it one readable line.
+        panic!("meraki-api code generation failed: {message}");
+    }
+}
+
+fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
+    let mut timer = PhaseTimer::start();
+    let text = std::fs::read_to_string(spec_path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (run `cargo xtask generate`)",
+            spec_path.display()
+        )
+    })?;
+    let mut document: Value = serde_yaml::from_str(&text)
+        .map_err(|e| format!("{} is not valid YAML: {e}", spec_path.display()))?;
+    keep_enabled_areas(&mut document);
+    timer.lap("read");
+    let spec: openapiv3::OpenAPI = serde_json::from_value(document.clone()).map_err(|e| {
+        format!(
+            "{} is not an OpenAPI 3.0 document: {e}",
+            spec_path.display()
+        )
+    })?;
+
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_inner_type(quote::quote!(crate::hooks::Runtime))
+        .with_hooks(progenitor::HooksMode::Expected);
+    if std::env::var_os("CARGO_FEATURE_JSON_SCHEMA").is_some() {
+        settings.with_derive("schemars::JsonSchema");
+    }
+    let tokens = progenitor::Generator::new(&settings)
+        .generate_tokens(&spec)
+        .map_err(|e| format!("progenitor: {e}"))?;
+    timer.lap("progenitor");
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
+    timer.lap("parse");
+    post_process::expose_builder_clients(&mut file);
+    post_process::keep_only_request_body_builders(&mut file);
+
+    let builders = extensions::collect_builders(&file);
+    let outputs: Vec<&syn::Type> = builders.values().map(|b| &b.output).collect();
+    post_process::open_response_enums(&mut file, &outputs);
+    post_process::null_arrays_as_empty(&mut file);
+    let aliases = shared_types::alias_repeated_types(&mut file);
+    let structs = extensions::collect_type_structs(&file);
+    let extensions = extensions::render_extensions(&document, &builders, &structs, &aliases)?;
+    timer.lap("post-process");
+
+    let client = prettyplease::unparse(&file);
+    timer.lap("format");
+    write_if_changed(&out_dir.join("progenitor.rs"), &client)?;
+    write_if_changed(&out_dir.join("extensions.rs"), &extensions)?;
+    timer.lap("write");
+    timer.report();
+    Ok(())
+}
+
+/// Phase timings, printed to the build script's output (`target/*/build/meraki-api-*/output`),
+/// where cargo keeps them without showing them.
+struct PhaseTimer {
+    last: std::time::Instant,
+    phases: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl PhaseTimer {
+    fn start() -> Self {
+        Self {
+            last: std::time::Instant::now(),
+            phases: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.phases.push((phase, now - self.last));
+        self.last = now;
+    }
+
+    fn report(&self) {
+        let total: std::time::Duration = self.phases.iter().map(|(_, d)| *d).sum();
+        let phases: Vec<String> = self
+            .phases
+            .iter()
+            .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
+            .collect();
+        println!(
+            "generation: {:.2} s ({})",
+            total.as_secs_f64(),
+            phases.join(", ")
+        );
+    }
+}
+
+/// Keeps the operations of the API areas (first tag) whose cargo feature is on: `organizations`,
+/// `appliance`, `cellular-gateway`, ... or `full` for all. A user compiles only what they use.
+fn keep_enabled_areas(document: &mut Value) {
+    if std::env::var_os("CARGO_FEATURE_FULL").is_some() {
+        return;
+    }
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let mut unknown_areas = std::collections::BTreeSet::new();
+    for methods in paths.values_mut() {
+        let Some(methods) = methods.as_object_mut() else {
+            continue;
+        };
+        methods.retain(|_, op| {
+            let area = op
+                .get("tags")
+                .and_then(|t| t.get(0))
+                .and_then(Value::as_str)
+                .unwrap_or("untagged");
+            let feature = area.to_shouty_snake_case();
+            if std::env::var_os(format!("CARGO_FEATURE_{feature}")).is_some() {
+                return true;
+            }
+            if !KNOWN_AREAS.contains(&area) {
+                unknown_areas.insert(area.to_owned());
+            }
+            false
+        });
+    }
+    paths.retain(|_, methods| methods.as_object().is_none_or(|m| !m.is_empty()));
+    for area in unknown_areas {
+        println!(
+            "cargo:warning=API area `{area}` has no cargo feature yet; its operations are only in `full`"
+        );
+    }
+}
+
+/// The areas with a cargo feature of the same name (kebab-case) in Cargo.toml.
+const KNOWN_AREAS: &[&str] = &[
+    "administered",
+    "appliance",
+    "camera",
+    "cellularGateway",
+    "devices",
+    "insight",
+    "licensing",
+    "networks",
+    "organizations",
+    "sensor",
+    "sm",
+    "switch",
+    "wireless",
+];
+
+fn write_if_changed(path: &Path, content: &str) -> Result<(), String> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == content) {
+        return Ok(());
+    }
+    std::fs::write(path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

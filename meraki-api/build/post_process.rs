@@ -1,0 +1,294 @@
+//! Changes to progenitor's output that the Dashboard API needs: forgiving response decoding,
+//! fewer generated builders, and access for the hand-written layers.
+
+use std::collections::BTreeMap;
+
+use quote::ToTokens;
+
+/// typify writes a builder for every generated struct (`types::builder::*`), more than half of
+/// all generated code. Operations use only those of their request bodies; the rest (response
+/// types and everything nested) are dropped, which halves compile time and memory for the whole
+/// API. Response types are still built with struct literals (`Default` where all fields are
+/// optional).
+pub(crate) fn keep_only_request_body_builders(file: &mut syn::File) {
+    let used_by_operations = |items: &[syn::Item]| -> std::collections::BTreeSet<String> {
+        let text = module_items(items, "builder")
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|i| i.to_token_stream().to_string())
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        text.split("types :: builder ::")
+            .skip(1)
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let keep = used_by_operations(&file.items);
+    let Some(types) = module_items_mut(&mut file.items, "types") else {
+        return;
+    };
+    if let Some(builders) = module_items_mut(types, "builder") {
+        builders.retain(|item| match item {
+            syn::Item::Struct(s) => keep.contains(&s.ident.to_string()),
+            syn::Item::Impl(imp) => last_ident(&imp.self_ty).is_some_and(|n| keep.contains(&n)),
+            _ => true,
+        });
+    }
+    // `X::builder()` for the builders that are gone.
+    types.retain(|item| {
+        let syn::Item::Impl(imp) = item else {
+            return true;
+        };
+        let only_builder_fn = imp.trait_.is_none()
+            && imp.items.len() == 1
+            && matches!(&imp.items[0], syn::ImplItem::Fn(f) if f.sig.ident == "builder");
+        !only_builder_fn || last_ident(&imp.self_ty).is_some_and(|n| keep.contains(&n))
+    });
+}
+
+/// Operation builders keep their `&Client` private; the hand-written layers (pagination checks
+/// `Link` targets against the client's trusted hosts) need to reach it.
+pub(crate) fn expose_builder_clients(file: &mut syn::File) {
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        if m.ident != "builder" {
+            continue;
+        }
+        for item in m.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
+            let syn::Item::Struct(s) = item else { continue };
+            for field in s.fields.iter_mut() {
+                if field.ident.as_ref().is_some_and(|i| i == "client") {
+                    field.vis = syn::parse_quote!(pub(crate));
+                }
+            }
+        }
+    }
+}
+
+/// Response enums get a catch-all: the API adds enum values before its specs list them, and one
+/// unknown value must not fail a whole page. Every string enum reachable from an operation's
+/// output gains `Unknown(String)` (deserialized untagged, serialized back as sent) and a
+/// `FromStr`/`Display` that round-trip it. Request-only enums stay strict.
+pub(crate) fn open_response_enums(file: &mut syn::File, outputs: &[&syn::Type]) {
+    let Some(types) = module_items_mut(&mut file.items, "types") else {
+        return;
+    };
+
+    // Which type names each type mentions.
+    let mut mentions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in types.iter() {
+        let (name, fields) = match item {
+            syn::Item::Struct(s) => (s.ident.to_string(), s.fields.iter().collect::<Vec<_>>()),
+            syn::Item::Enum(e) => (
+                e.ident.to_string(),
+                e.variants.iter().flat_map(|v| v.fields.iter()).collect(),
+            ),
+            _ => continue,
+        };
+        let entry = mentions.entry(name).or_default();
+        for field in fields {
+            type_idents(&field.ty, entry);
+        }
+    }
+    let mut reachable = std::collections::BTreeSet::new();
+    let mut queue: Vec<String> = Vec::new();
+    for output in outputs {
+        type_idents(output, &mut queue);
+    }
+    while let Some(name) = queue.pop() {
+        if reachable.insert(name.clone()) {
+            queue.extend(mentions.get(&name).into_iter().flatten().cloned());
+        }
+    }
+
+    let mut opened = Vec::new();
+    for item in types.iter_mut() {
+        let syn::Item::Enum(e) = item else { continue };
+        let unit_only = e
+            .variants
+            .iter()
+            .all(|v| matches!(v.fields, syn::Fields::Unit));
+        if !unit_only || !reachable.contains(&e.ident.to_string()) {
+            continue;
+        }
+        let wire: Vec<(syn::Ident, String)> = e
+            .variants
+            .iter()
+            .map(|v| {
+                (
+                    v.ident.clone(),
+                    serde_rename(&v.attrs).unwrap_or_else(|| v.ident.to_string()),
+                )
+            })
+            .collect();
+        for attr in &mut e.attrs {
+            if attr.path().is_ident("derive") {
+                if let Ok(list) = attr.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                ) {
+                    // `Copy` cannot hold a `String`; `Deserialize` is written below, without
+                    // the buffering serde's derive needs for an untagged variant.
+                    let kept: Vec<&syn::Path> = list
+                        .iter()
+                        .filter(|p| {
+                            !p.is_ident("Copy")
+                                && p.segments.last().is_none_or(|s| s.ident != "Deserialize")
+                        })
+                        .collect();
+                    *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+                }
+            }
+        }
+        e.variants.push(syn::parse_quote! {
+            /// A value this version of the spec does not list, kept as the API sent it.
+            #[serde(untagged)]
+            Unknown(::std::string::String)
+        });
+        opened.push((e.ident.clone(), wire));
+    }
+
+    let opened_names: std::collections::BTreeSet<String> =
+        opened.iter().map(|(name, _)| name.to_string()).collect();
+    types.retain(|item| {
+        let syn::Item::Impl(imp) = item else {
+            return true;
+        };
+        let Some(trait_name) = imp.trait_.as_ref().and_then(|(p, _)| p.segments.last()) else {
+            return true;
+        };
+        let is_replaced = trait_name.ident == "Display" || trait_name.ident == "FromStr";
+        !(is_replaced && last_ident(&imp.self_ty).is_some_and(|n| opened_names.contains(&n)))
+    });
+    for (name, wire) in opened {
+        let idents: Vec<&syn::Ident> = wire.iter().map(|(i, _)| i).collect();
+        let strings: Vec<&String> = wire.iter().map(|(_, s)| s).collect();
+        types.push(syn::parse_quote! {
+            impl ::std::fmt::Display for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(match self {
+                        #(Self::#idents => #strings,)*
+                        Self::Unknown(value) => value,
+                    })
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl ::std::str::FromStr for #name {
+                type Err = self::error::ConversionError;
+                fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+                    Ok(Self::from_wire(value))
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    struct WireString;
+                    impl ::serde::de::Visitor<'_> for WireString {
+                        type Value = #name;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str("a string")
+                        }
+                        fn visit_str<E: ::serde::de::Error>(self, value: &str) -> ::std::result::Result<#name, E> {
+                            Ok(#name::from_wire(value))
+                        }
+                    }
+                    deserializer.deserialize_str(WireString)
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl #name {
+                /// The variant for a value as the API sends it; unlisted values are kept.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        #(#strings => Self::#idents,)*
+                        other => Self::Unknown(other.to_owned()),
+                    }
+                }
+
+                /// Whether this is a value the spec did not list.
+                pub fn is_unknown(&self) -> bool {
+                    matches!(self, Self::Unknown(_))
+                }
+            }
+        });
+    }
+}
+
+/// Optional arrays are `Vec<T>` with `#[serde(default)]`; the API also sends `null` for them,
+/// which then decodes as an empty `Vec` instead of failing the response.
+pub(crate) fn null_arrays_as_empty(file: &mut syn::File) {
+    let types = module_items_mut(&mut file.items, "types");
+    for item in types.into_iter().flatten() {
+        let syn::Item::Struct(s) = item else { continue };
+        for field in s.fields.iter_mut() {
+            let defaulted = field.attrs.iter().any(|a| {
+                a.path().is_ident("serde")
+                    && a.meta.to_token_stream().to_string().contains("default")
+            });
+            if defaulted && last_ident(&field.ty).as_deref() == Some("Vec") {
+                field.attrs.push(
+                    syn::parse_quote!(#[serde(deserialize_with = "crate::lenient::null_as_empty")]),
+                );
+            }
+        }
+    }
+}
+
+/// Every identifier in a type's path segments, generic arguments included.
+fn type_idents(ty: &syn::Type, out: &mut Vec<String>) {
+    if let syn::Type::Path(p) = ty {
+        for segment in &p.path.segments {
+            out.push(segment.ident.to_string());
+            if let syn::PathArguments::AngleBracketed(args) = &segment.arguments {
+                for arg in &args.args {
+                    if let syn::GenericArgument::Type(t) = arg {
+                        type_idents(t, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `rename` of a `#[serde(rename = "...")]` attribute.
+fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+    let mut rename = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                rename = Some(meta.value()?.parse::<syn::LitStr>()?.value());
+            }
+            Ok(())
+        });
+    }
+    rename
+}
+
+pub(crate) fn last_ident(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn module_items<'a>(items: &'a [syn::Item], name: &str) -> Option<&'a [syn::Item]> {
+    items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| &items[..]),
+        _ => None,
+    })
+}
+
+pub(crate) fn module_items_mut<'a>(
+    items: &'a mut [syn::Item],
+    name: &str,
+) -> Option<&'a mut Vec<syn::Item>> {
+    items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    })
+}

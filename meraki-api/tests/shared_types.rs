@@ -1,0 +1,208 @@
+//! The build script's merging of repeated generated types, on small hand-written inputs.
+
+#[allow(dead_code)]
+#[path = "../build/post_process.rs"]
+mod post_process;
+#[path = "../build/shared_types.rs"]
+mod shared_types;
+
+use std::collections::BTreeMap;
+
+use quote::ToTokens;
+use shared_types::alias_repeated_types;
+
+fn merge(source: &str) -> (syn::File, BTreeMap<String, String>) {
+    let mut file: syn::File = syn::parse_str(source).unwrap();
+    let aliases = alias_repeated_types(&mut file);
+    (file, aliases)
+}
+
+fn types_module(file: &syn::File) -> &[syn::Item] {
+    post_process::module_items(&file.items, "types").unwrap()
+}
+
+/// `(name, target)` of each `pub type` alias in `items`.
+fn aliases_in(items: &[syn::Item]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Type(t) => Some((t.ident.to_string(), t.ty.to_token_stream().to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn impls_for(items: &[syn::Item], name: &str) -> usize {
+    items
+        .iter()
+        .filter(|item| match item {
+            syn::Item::Impl(imp) => post_process::last_ident(&imp.self_ty).as_deref() == Some(name),
+            _ => false,
+        })
+        .count()
+}
+
+#[test]
+fn identical_types_become_aliases_of_the_shortest_name_keeping_their_docs() {
+    let (file, aliases) = merge(
+        r#"
+        pub mod types {
+            /// A VLAN, as listed.
+            #[derive(Clone, Debug, Deserialize, Serialize)]
+            pub struct GetNetworkVlansResponseItem {
+                /// The VLAN id.
+                pub id: Option<i64>,
+                #[serde(default)]
+                pub name: Option<String>,
+            }
+            impl From<&GetNetworkVlansResponseItem> for GetNetworkVlansResponseItem {
+                fn from(value: &GetNetworkVlansResponseItem) -> Self { value.clone() }
+            }
+            /// One VLAN.
+            #[derive(Clone, Debug, Deserialize, Serialize)]
+            pub struct GetNetworkVlanResponse {
+                /// The id of the VLAN (documented differently).
+                pub id: Option<i64>,
+                #[serde(default)]
+                pub name: Option<String>,
+            }
+            impl From<&GetNetworkVlanResponse> for GetNetworkVlanResponse {
+                fn from(value: &GetNetworkVlanResponse) -> Self { value.clone() }
+            }
+        }
+        "#,
+    );
+    assert_eq!(
+        aliases,
+        BTreeMap::from([(
+            "GetNetworkVlansResponseItem".to_owned(),
+            "GetNetworkVlanResponse".to_owned()
+        )])
+    );
+    let types = types_module(&file);
+    assert_eq!(
+        aliases_in(types),
+        [(
+            "GetNetworkVlansResponseItem".to_owned(),
+            "GetNetworkVlanResponse".to_owned()
+        )]
+    );
+    assert_eq!(impls_for(types, "GetNetworkVlansResponseItem"), 0);
+    assert_eq!(impls_for(types, "GetNetworkVlanResponse"), 1);
+    let alias = types
+        .iter()
+        .find(|i| matches!(i, syn::Item::Type(_)))
+        .unwrap();
+    let text = alias.to_token_stream().to_string();
+    assert!(text.contains("A VLAN, as listed."), "{text}");
+    assert!(
+        text.contains("Same shape as [`GetNetworkVlanResponse`]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn any_difference_in_fields_attributes_or_impls_keeps_types_apart() {
+    let (_, aliases) = merge(
+        r#"
+        pub mod types {
+            pub struct A { pub id: Option<i64> }
+            pub struct B { pub identifier: Option<i64> }
+            pub struct C { pub id: Option<String> }
+            pub struct D { #[serde(rename = "ID")] pub id: Option<i64> }
+            pub struct E { pub id: Option<i64> }
+            impl Default for E { fn default() -> Self { E { id: Some(1) } } }
+            pub enum F { Active }
+            pub enum G { Active, Expired }
+        }
+        "#,
+    );
+    assert!(aliases.is_empty(), "{aliases:?}");
+}
+
+#[test]
+fn types_that_differ_only_in_identical_nested_types_merge_level_by_level() {
+    let (file, aliases) = merge(
+        r#"
+        pub mod types {
+            pub struct OuterOne { pub rules: Vec<OuterOneRulesItem>, pub policy: OuterOnePolicy }
+            pub struct OuterOneRulesItem { pub port: Option<String>, pub policy: OuterOnePolicy }
+            pub enum OuterOnePolicy { Allow, Deny }
+            pub struct OuterTwo { pub rules: Vec<OuterTwoRulesItem>, pub policy: OuterTwoPolicy }
+            pub struct OuterTwoRulesItem { pub port: Option<String>, pub policy: OuterTwoPolicy }
+            pub enum OuterTwoPolicy { Allow, Deny }
+            pub struct OuterThree { pub rules: Vec<OuterThreeRulesItem>, pub policy: OuterTwoPolicy }
+            pub struct OuterThreeRulesItem { pub port: Option<i64>, pub policy: OuterTwoPolicy }
+        }
+        "#,
+    );
+    let expected: BTreeMap<String, String> = [
+        ("OuterTwo", "OuterOne"),
+        ("OuterTwoRulesItem", "OuterOneRulesItem"),
+        ("OuterTwoPolicy", "OuterOnePolicy"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    // OuterThree's items hold a different port type, so OuterThree stays apart too.
+    assert_eq!(aliases, expected);
+    assert_eq!(aliases_in(types_module(&file)).len(), 3);
+}
+
+#[test]
+fn a_type_with_a_builder_merges_only_with_one_that_has_the_same_builder() {
+    let (file, aliases) = merge(
+        r#"
+        pub mod types {
+            pub struct UpdateBody { pub name: Option<String> }
+            impl UpdateBody { pub fn builder() -> builder::UpdateBody { Default::default() } }
+            pub struct CreateBody { pub name: Option<String> }
+            impl CreateBody { pub fn builder() -> builder::CreateBody { Default::default() } }
+            pub struct Response { pub name: Option<String> }
+            pub mod builder {
+                pub struct UpdateBody { name: Result<Option<String>, String> }
+                impl TryFrom<UpdateBody> for super::UpdateBody {
+                    type Error = String;
+                    fn try_from(value: UpdateBody) -> Result<Self, String> {
+                        Ok(Self { name: value.name? })
+                    }
+                }
+                pub struct CreateBody { name: Result<Option<String>, String> }
+                impl TryFrom<CreateBody> for super::CreateBody {
+                    type Error = String;
+                    fn try_from(value: CreateBody) -> Result<Self, String> {
+                        Ok(Self { name: value.name? })
+                    }
+                }
+            }
+        }
+        "#,
+    );
+    assert_eq!(
+        aliases,
+        BTreeMap::from([("UpdateBody".to_owned(), "CreateBody".to_owned())])
+    );
+    let builders = post_process::module_items(types_module(&file), "builder").unwrap();
+    assert_eq!(
+        aliases_in(builders),
+        [("UpdateBody".to_owned(), "CreateBody".to_owned())]
+    );
+    assert_eq!(impls_for(builders, "UpdateBody"), 0);
+    assert_eq!(impls_for(builders, "CreateBody"), 1);
+}
+
+#[test]
+fn tuple_structs_and_names_that_are_also_variants_are_left_alone() {
+    let (_, aliases) = merge(
+        r#"
+        pub mod types {
+            pub struct SsidNumber(i64);
+            pub struct VlanNumber(i64);
+            pub enum Mode { Routed, Bridged }
+            pub struct Routed { pub id: Option<i64> }
+            pub struct Bridged { pub id: Option<i64> }
+        }
+        "#,
+    );
+    assert!(aliases.is_empty(), "{aliases:?}");
+}
