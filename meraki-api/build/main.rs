@@ -60,20 +60,23 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
         .generate_tokens(&spec)
         .map_err(|e| format!("progenitor: {e}"))?;
     timer.lap("progenitor");
+    let (tokens, struct_builders) = post_process::drop_unused_struct_builders(tokens);
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     timer.lap("parse");
+    post_process::drop_unused_builder_fns(&mut file, &struct_builders);
     post_process::expose_builder_clients(&mut file);
-    post_process::keep_only_request_body_builders(&mut file);
 
     let builders = extensions::collect_builders(&file);
     let outputs: Vec<&syn::Type> = builders.values().map(|b| &b.output).collect();
     post_process::open_response_enums(&mut file, &outputs);
     post_process::null_arrays_as_empty(&mut file);
+    timer.lap("post-process");
     let aliases = shared_types::alias_repeated_types(&mut file);
+    timer.lap("shared types");
     let structs = extensions::collect_type_structs(&file);
     let extensions = extensions::render_extensions(&document, &builders, &structs, &aliases)?;
-    timer.lap("post-process");
+    timer.lap("extensions");
 
     let client = prettyplease::unparse(&file);
     timer.lap("format");

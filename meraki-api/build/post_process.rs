@@ -1,8 +1,9 @@
 //! Changes to progenitor's output that the Dashboard API needs: forgiving response decoding,
 //! fewer generated builders, and access for the hand-written layers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::ToTokens;
 
 /// typify writes a builder for every generated struct (`types::builder::*`), more than half of
@@ -10,34 +11,32 @@ use quote::ToTokens;
 /// types and everything nested) are dropped, which halves compile time and memory for the whole
 /// API. Response types are still built with struct literals (`Default` where all fields are
 /// optional).
-pub(crate) fn keep_only_request_body_builders(file: &mut syn::File) {
-    let used_by_operations = |items: &[syn::Item]| -> std::collections::BTreeSet<String> {
-        let text = module_items(items, "builder")
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|i| i.to_token_stream().to_string())
-                    .collect::<String>()
-            })
-            .unwrap_or_default();
-        text.split("types :: builder ::")
-            .skip(1)
-            .filter_map(|rest| rest.split_whitespace().next())
-            .map(str::to_owned)
-            .collect()
-    };
-    let keep = used_by_operations(&file.items);
+///
+/// This runs on progenitor's tokens, before they are parsed: parsing the unused builders was
+/// the largest part of the build script's time. Returns the names whose builders are kept.
+pub(crate) fn drop_unused_struct_builders(tokens: TokenStream) -> (TokenStream, BTreeSet<String>) {
+    let top: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut keep = BTreeSet::new();
+    if let Some(operation_builders) = module_body(&top, "builder") {
+        struct_builders_named(&operation_builders, &mut keep);
+    }
+    let top = map_module_body(top, "types", |types| {
+        map_module_body(types, "builder", |struct_builders| {
+            split_items(struct_builders)
+                .into_iter()
+                .filter(|item| braced_item_name(item).is_none_or(|name| keep.contains(&name)))
+                .flatten()
+                .collect()
+        })
+    });
+    (top.into_iter().collect(), keep)
+}
+
+/// `X::builder()` for the struct builders that were dropped.
+pub(crate) fn drop_unused_builder_fns(file: &mut syn::File, keep: &BTreeSet<String>) {
     let Some(types) = module_items_mut(&mut file.items, "types") else {
         return;
     };
-    if let Some(builders) = module_items_mut(types, "builder") {
-        builders.retain(|item| match item {
-            syn::Item::Struct(s) => keep.contains(&s.ident.to_string()),
-            syn::Item::Impl(imp) => last_ident(&imp.self_ty).is_some_and(|n| keep.contains(&n)),
-            _ => true,
-        });
-    }
-    // `X::builder()` for the builders that are gone.
     types.retain(|item| {
         let syn::Item::Impl(imp) = item else {
             return true;
@@ -47,6 +46,101 @@ pub(crate) fn keep_only_request_body_builders(file: &mut syn::File) {
             && matches!(&imp.items[0], syn::ImplItem::Fn(f) if f.sig.ident == "builder");
         !only_builder_fn || last_ident(&imp.self_ty).is_some_and(|n| keep.contains(&n))
     });
+}
+
+/// Every `X` in `types::builder::X`, at any depth.
+fn struct_builders_named(tokens: &[TokenTree], out: &mut BTreeSet<String>) {
+    let is_ident = |t: &TokenTree, name: &str| matches!(t, TokenTree::Ident(i) if i == name);
+    let is_colon = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ':');
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Group(group) => {
+                let inner: Vec<TokenTree> = group.stream().into_iter().collect();
+                struct_builders_named(&inner, out);
+            }
+            TokenTree::Ident(ident) if ident == "types" => match &tokens[i + 1..] {
+                [c1, c2, builder, c3, c4, TokenTree::Ident(name), ..]
+                    if [c1, c2, c3, c4].into_iter().all(is_colon)
+                        && is_ident(builder, "builder") =>
+                {
+                    out.insert(name.to_string());
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+}
+
+/// The tokens inside `mod <name> { ... }` at this level.
+fn module_body(tokens: &[TokenTree], name: &str) -> Option<Vec<TokenTree>> {
+    let at = module_position(tokens, name)?;
+    let TokenTree::Group(group) = &tokens[at + 2] else {
+        return None;
+    };
+    Some(group.stream().into_iter().collect())
+}
+
+fn map_module_body(
+    mut tokens: Vec<TokenTree>,
+    name: &str,
+    f: impl FnOnce(Vec<TokenTree>) -> Vec<TokenTree>,
+) -> Vec<TokenTree> {
+    let Some(at) = module_position(&tokens, name) else {
+        return tokens;
+    };
+    if let TokenTree::Group(group) = &tokens[at + 2] {
+        let body = f(group.stream().into_iter().collect());
+        let mut replaced = Group::new(group.delimiter(), body.into_iter().collect());
+        replaced.set_span(group.span());
+        tokens[at + 2] = TokenTree::Group(replaced);
+    }
+    tokens
+}
+
+/// Where `mod <name> {` starts.
+fn module_position(tokens: &[TokenTree], name: &str) -> Option<usize> {
+    tokens.windows(3).position(|w| {
+        matches!(&w[0], TokenTree::Ident(i) if i == "mod")
+            && matches!(&w[1], TokenTree::Ident(i) if i == name)
+            && matches!(&w[2], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
+    })
+}
+
+/// Items of a module body: each ends with its `{ ... }` body or a `;`.
+fn split_items(tokens: Vec<TokenTree>) -> Vec<Vec<TokenTree>> {
+    let mut items = Vec::new();
+    let mut item = Vec::new();
+    for token in tokens {
+        let ends_item = match &token {
+            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
+            TokenTree::Punct(p) => p.as_char() == ';',
+            _ => false,
+        };
+        item.push(token);
+        if ends_item {
+            items.push(std::mem::take(&mut item));
+        }
+    }
+    if !item.is_empty() {
+        items.push(item);
+    }
+    items
+}
+
+/// The type an item defines or implements for: the last identifier before its `{ ... }` body
+/// (`pub struct X {`, `impl Default for X {`, `impl From<X> for super::X {`).
+fn braced_item_name(item: &[TokenTree]) -> Option<String> {
+    let (TokenTree::Group(body), head) = item.split_last()? else {
+        return None;
+    };
+    if body.delimiter() != Delimiter::Brace {
+        return None;
+    }
+    head.iter().rev().find_map(|t| match t {
+        TokenTree::Ident(i) => Some(i.to_string()),
+        _ => None,
+    })
 }
 
 /// Operation builders keep their `&Client` private; the hand-written layers (pagination checks

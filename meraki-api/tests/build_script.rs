@@ -1,4 +1,5 @@
-//! The build script's merging of repeated generated types, on small hand-written inputs.
+//! The build script's post-processing (dropping unused struct builders, merging repeated
+//! types), on small hand-written inputs.
 
 #[allow(dead_code)]
 #[path = "../build/post_process.rs"]
@@ -10,6 +11,63 @@ use std::collections::BTreeMap;
 
 use quote::ToTokens;
 use shared_types::alias_repeated_types;
+
+#[test]
+fn struct_builders_are_kept_only_for_types_that_operation_builders_name() {
+    let tokens: proc_macro2::TokenStream = r#"
+        pub mod types {
+            pub struct CreateBody { pub name: Option<String> }
+            pub struct Response { pub name: Option<String> }
+            pub mod builder {
+                #[derive(Clone, Debug)]
+                pub struct CreateBody { name: Result<Option<String>, String> }
+                impl Default for CreateBody { fn default() -> Self { Self { name: Ok(None) } } }
+                impl TryFrom<CreateBody> for super::CreateBody {
+                    type Error = String;
+                    fn try_from(value: CreateBody) -> Result<Self, String> {
+                        Ok(Self { name: value.name? })
+                    }
+                }
+                #[derive(Clone, Debug)]
+                pub struct Response { name: Result<Option<String>, String> }
+                impl TryFrom<Response> for super::Response {
+                    type Error = String;
+                    fn try_from(value: Response) -> Result<Self, String> {
+                        Ok(Self { name: value.name? })
+                    }
+                }
+                impl From<super::Response> for Response {
+                    fn from(value: super::Response) -> Self { Self { name: Ok(value.name) } }
+                }
+            }
+        }
+        pub mod builder {
+            pub struct CreateThing<'a> {
+                client: &'a (),
+                body: Result<types::builder::CreateBody, String>,
+            }
+        }
+    "#
+    .parse()
+    .unwrap();
+    let (tokens, kept) = post_process::drop_unused_struct_builders(tokens);
+    assert_eq!(kept.into_iter().collect::<Vec<_>>(), ["CreateBody"]);
+    let file: syn::File = syn::parse2(tokens).unwrap();
+    let builders = post_process::module_items(types_module(&file), "builder").unwrap();
+    let structs: Vec<String> = builders
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) => Some(s.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(structs, ["CreateBody"]);
+    assert_eq!(impls_for(builders, "CreateBody"), 2);
+    assert_eq!(impls_for(builders, "Response"), 0);
+    // The types themselves and the operation builders are untouched.
+    assert_eq!(types_module(&file).len(), 3);
+    assert!(post_process::module_items(&file.items, "builder").is_some());
+}
 
 fn merge(source: &str) -> (syn::File, BTreeMap<String, String>) {
     let mut file: syn::File = syn::parse_str(source).unwrap();
