@@ -61,6 +61,7 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("progenitor: {e}"))?;
     timer.lap("progenitor");
     let (tokens, struct_builders) = post_process::drop_unused_struct_builders(tokens);
+    let tokens = post_process::route_json_decoding(tokens);
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     timer.lap("parse");

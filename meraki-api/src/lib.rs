@@ -30,6 +30,7 @@
 
 pub mod auth;
 pub mod config;
+mod decode;
 mod error;
 mod hooks;
 mod lenient;

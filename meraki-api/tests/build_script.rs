@@ -69,6 +69,43 @@ fn struct_builders_are_kept_only_for_types_that_operation_builders_name() {
     assert!(post_process::module_items(&file.items, "builder").is_some());
 }
 
+#[test]
+fn operations_decode_json_with_the_crate_decoder() {
+    let tokens: proc_macro2::TokenStream = r#"
+        pub mod types {
+            pub fn unrelated() { ResponseValue::from_response(response) }
+        }
+        pub mod builder {
+            impl<'a> GetThing<'a> {
+                pub async fn send(self) -> Result<ResponseValue<types::Thing>, Error<()>> {
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        204u16 => Ok(ResponseValue::empty(response)),
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                }
+            }
+        }
+    "#
+    .parse()
+    .unwrap();
+    let text = post_process::route_json_decoding(tokens).to_string();
+    assert!(
+        text.contains("200u16 => crate :: decode :: response_value (response) . await"),
+        "{text}"
+    );
+    assert!(text.contains("ResponseValue :: empty (response)"), "{text}");
+    assert!(
+        text.contains("Result < ResponseValue < types :: Thing >"),
+        "{text}"
+    );
+    // Only the operation builders are routed.
+    assert!(
+        text.contains("fn unrelated () { ResponseValue :: from_response (response) }"),
+        "{text}"
+    );
+}
+
 fn merge(source: &str) -> (syn::File, BTreeMap<String, String>) {
     let mut file: syn::File = syn::parse_str(source).unwrap();
     let aliases = alias_repeated_types(&mut file);
