@@ -2,9 +2,10 @@
 //!
 //! typify names every inline schema after the operation that holds it, so one object of the API
 //! (a VLAN, a firewall rule, an SSID) is written out again for every operation that mentions it:
-//! in the whole v1.42.0 API about 60% of the types repeat another one field for field. Each
-//! repeat becomes `pub type Repeat = First;`, keeping its name and its docs, and loses its
-//! derives and impls, which is what rustc spends its time and memory on.
+//! in the whole v1.42.0 API about half of the types repeat another one field for field. Each
+//! repeat becomes `pub type Repeat = Kept;` (`Kept` being the shortest name of the shape),
+//! keeping its name and its docs, and loses its derives and impls, which is what rustc spends
+//! its time and memory on.
 //!
 //! Two types are the same when their definitions, their impls and their request-body builders
 //! are token for token the same, doc comments aside and each mentioned type read as the type it
