@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::merge::{merge, Merged};
 use crate::normalize::{normalize, Report};
 use crate::operation_doc::OperationDoc;
+use crate::progenitor_fit::fit_for_progenitor;
 use crate::workspace_root;
 
 const HEADER: &str = "\
@@ -60,6 +61,8 @@ pub struct Generated {
     pub merged: Merged,
     pub documents: usize,
     pub normalized: Report,
+    /// Operations reshaped so that progenitor can generate them, one line each.
+    pub reshaped: Vec<String>,
     /// How long each phase took, for the summary.
     pub timings: String,
 }
@@ -91,6 +94,7 @@ pub fn generate(dirs: &[PathBuf]) -> Result<Generated, String> {
     let read = started.elapsed();
     let documents = docs.len();
     let mut merged = merge(docs).map_err(|e| e.to_string())?;
+    let reshaped = fit_for_progenitor(&mut merged.document)?;
     let normalized = normalize(&mut merged.document);
     let merging = started.elapsed() - read;
     let body =
@@ -104,6 +108,7 @@ pub fn generate(dirs: &[PathBuf]) -> Result<Generated, String> {
         merged,
         documents,
         normalized,
+        reshaped,
         timings,
     })
 }
@@ -112,6 +117,9 @@ pub fn run(options: &Options) -> Result<(), String> {
     let generated = generate(&options.specs)?;
     for line in &generated.merged.superseded {
         println!("superseded: {line}");
+    }
+    for line in &generated.reshaped {
+        println!("reshaped for progenitor: {line}");
     }
     if options.check {
         let committed = std::fs::read_to_string(&options.out)
@@ -129,11 +137,12 @@ pub fn run(options: &Options) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", options.out.display()))?;
     }
     println!(
-        "read {} documents, wrote {} operations, API version {} (normalized: {})",
+        "read {} documents, wrote {} operations, API version {} (normalized: {}; reshaped for progenitor: {})",
         generated.documents,
         generated.merged.operations,
         generated.merged.version,
-        generated.normalized
+        generated.normalized,
+        generated.reshaped.len()
     );
     println!("took: {}", generated.timings);
     println!(

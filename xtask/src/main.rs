@@ -6,6 +6,7 @@ mod generate;
 mod merge;
 mod normalize;
 mod operation_doc;
+mod progenitor_fit;
 mod version;
 
 use std::path::PathBuf;
