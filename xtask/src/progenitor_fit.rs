@@ -369,4 +369,26 @@ mod tests {
             assert!(code.contains(success_type), "{code}");
         }
     }
+
+    /// progenitor takes `oneOf` query parameters as untagged enums; a scalar one goes out as
+    /// the scalar it holds. Nothing to reshape.
+    #[test]
+    fn one_of_query_parameters_need_no_reshaping() {
+        let mut document = operation(json!({
+            "operationId": "createThing",
+            "parameters": [
+                {"name": "timespan", "in": "query", "schema": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}
+            ],
+            "responses": {"204": {"description": "ok"}}
+        }));
+        assert_eq!(
+            fit_for_progenitor(&mut document).unwrap(),
+            Vec::<String>::new()
+        );
+        let code = progenitor(&document).unwrap();
+        assert!(
+            code.contains(r#"QueryParam :: new ("timespan" , & timespan)"#),
+            "{code}"
+        );
+    }
 }
