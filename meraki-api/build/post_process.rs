@@ -1,5 +1,6 @@
-//! Changes to progenitor's output that the Dashboard API needs: forgiving response decoding,
-//! fewer generated builders, and access for the hand-written layers.
+//! Changes to progenitor's output that the Dashboard API needs: forgiving response decoding
+//! through the crate's own decoder, fewer generated builders, and access for the hand-written
+//! layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,8 +33,8 @@ pub(crate) fn drop_unused_struct_builders(tokens: TokenStream) -> (TokenStream, 
     (top.into_iter().collect(), keep)
 }
 
-/// Operations decode JSON bodies with the hand-written `decode::response_value`, faster than
-/// progenitor's `ResponseValue::from_response` for the same results and errors.
+/// Operations decode JSON bodies with the hand-written `decode::response_value` instead of
+/// progenitor's `ResponseValue::from_response` (why: the `decode` module's docs).
 pub(crate) fn route_json_decoding(tokens: TokenStream) -> TokenStream {
     let top: Vec<TokenTree> = tokens.into_iter().collect();
     map_module_body(top, "builder", replace_from_response)

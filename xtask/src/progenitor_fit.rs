@@ -39,12 +39,15 @@ pub fn fit_for_progenitor(document: &mut Value) -> Result<Vec<String>, String> {
 fn check_parameters(id: &str, operation: &Map<String, Value>) -> Result<(), String> {
     let params = operation.get("parameters").and_then(Value::as_array);
     for param in params.into_iter().flatten() {
-        if param.get("content").is_some() || param.get("schema").is_none() {
-            let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
+        let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
+        if param.get("content").is_some() {
             return Err(format!(
                 "{id}: parameter `{name}` is described by `content`, not `schema`; progenitor \
                  cannot generate it and no reshaping keeps its encoding"
             ));
+        }
+        if param.get("schema").is_none() {
+            return Err(format!("{id}: parameter `{name}` has no `schema`"));
         }
     }
     Ok(())
@@ -301,9 +304,17 @@ mod tests {
         }));
         let error = fit_for_progenitor(&mut content_param).unwrap_err();
         assert!(
-            error.starts_with("createThing: parameter `filter`"),
+            error.starts_with("createThing: parameter `filter` is described by `content`"),
             "{error}"
         );
+
+        let mut schema_less_param = operation(json!({
+            "operationId": "createThing",
+            "parameters": [{"name": "filter", "in": "query"}],
+            "responses": {"204": {"description": "ok"}}
+        }));
+        let error = fit_for_progenitor(&mut schema_less_param).unwrap_err();
+        assert_eq!(error, "createThing: parameter `filter` has no `schema`");
 
         let mut multipart_only = operation(json!({
             "operationId": "uploadThing",
