@@ -42,6 +42,7 @@ pub const PER_PAGE_BOUNDS: &str = "perPage ranges made schema bounds";
 pub const NULLABLE: &str = "optional response fields made nullable";
 pub const OPEN_INT_ENUMS: &str = "response integer enums opened";
 pub const LOOSE_DATES: &str = "response date formats relaxed to strings";
+pub const DEDENTED: &str = "descriptions dedented";
 
 /// Applies every convention to each operation of `document.paths`.
 pub fn normalize(document: &mut Value) -> Report {
@@ -57,10 +58,59 @@ pub fn normalize(document: &mut Value) -> Report {
             if let Some(operation) = operation.as_object_mut() {
                 normalize_parameters(operation, &mut report);
                 normalize_responses(operation, &mut report);
+                dedent_descriptions(operation, &mut report);
             }
         }
     }
     report
+}
+
+/// Descriptions become the generated client's rustdoc, where a line indented by four spaces
+/// starts a code block that rustdoc then fails to compile as Rust (Meraki indents continuation
+/// lines). Every line outside a fenced block loses its leading whitespace.
+fn dedent_descriptions(operation: &mut Map<String, Value>, report: &mut Report) {
+    for (key, value) in operation.iter_mut() {
+        match value {
+            Value::String(text) if key == "description" => {
+                if let Some(dedented) = dedent(text) {
+                    *text = dedented;
+                    report.add(DEDENTED);
+                }
+            }
+            Value::Object(object) => dedent_descriptions(object, report),
+            Value::Array(items) => {
+                for object in items.iter_mut().filter_map(Value::as_object_mut) {
+                    dedent_descriptions(object, report);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `text` with each line's leading whitespace removed outside ``` fences, if that changes it.
+fn dedent(text: &str) -> Option<String> {
+    let mut in_fence = false;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            let was_in_fence = in_fence;
+            if trimmed.starts_with("```") {
+                in_fence = !in_fence;
+            }
+            if was_in_fence && in_fence {
+                line
+            } else {
+                trimmed
+            }
+        })
+        .collect();
+    let mut dedented = lines.join("\n");
+    if text.ends_with('\n') {
+        dedented.push('\n');
+    }
+    (dedented != text).then_some(dedented)
 }
 
 fn normalize_parameters(operation: &mut Map<String, Value>, report: &mut Report) {
@@ -208,6 +258,31 @@ pub fn documented_range(description: &str) -> Option<(u64, u64)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn indented_description_lines_lose_their_indent_outside_fences() {
+        let mut doc = json!({"paths": {"/a": {"get": {
+            "description": "      Settings for the help page.\n      'default' or 'hide'.\n Defaults to 'default'.",
+            "parameters": [{"name": "x", "in": "query", "description": "Plain.", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {"rules": {"type": "string", "description": "Example:\n```json\n    {\"a\": 1}\n```\n    done"}}
+            }}}}}
+        }}}});
+        let report = normalize(&mut doc);
+        let op = &doc["paths"]["/a"]["get"];
+        assert_eq!(
+            op["description"],
+            "Settings for the help page.\n'default' or 'hide'.\nDefaults to 'default'."
+        );
+        assert_eq!(op["parameters"][0]["description"], "Plain.");
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["rules"]
+                ["description"],
+            "Example:\n```json\n    {\"a\": 1}\n```\ndone"
+        );
+        assert_eq!(report.count(DEDENTED), 2);
+    }
 
     #[test]
     fn array_query_params_get_brackets_once() {
