@@ -184,17 +184,12 @@ fn braced_item_name(item: &[TokenTree]) -> Option<String> {
 /// Operation builders keep their `&Client` private; the hand-written layers (pagination checks
 /// `Link` targets against the client's trusted hosts) need to reach it.
 pub(crate) fn expose_builder_clients(file: &mut syn::File) {
-    for item in &mut file.items {
-        let syn::Item::Mod(m) = item else { continue };
-        if m.ident != "builder" {
-            continue;
-        }
-        for item in m.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
-            let syn::Item::Struct(s) = item else { continue };
-            for field in s.fields.iter_mut() {
-                if field.ident.as_ref().is_some_and(|i| i == "client") {
-                    field.vis = syn::parse_quote!(pub(crate));
-                }
+    let operation_builders = module_items_mut(&mut file.items, "builder");
+    for item in operation_builders.into_iter().flatten() {
+        let syn::Item::Struct(s) = item else { continue };
+        for field in s.fields.iter_mut() {
+            if field.ident.as_ref().is_some_and(|i| i == "client") {
+                field.vis = syn::parse_quote!(pub(crate));
             }
         }
     }
