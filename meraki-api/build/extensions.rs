@@ -105,22 +105,32 @@ fn string_after(haystack: &str, marker: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_owned())
 }
 
-/// Named fields of every struct in `mod types`, by struct name.
-pub(crate) fn collect_type_structs(
-    file: &syn::File,
-) -> BTreeMap<String, BTreeMap<String, syn::Type>> {
+/// What pagination needs of a struct in `mod types`: the type of its `items` field (as text,
+/// so it can cross from the thread that generates the types) and whether it has a `meta`.
+pub(crate) struct PageFields {
+    items: Option<String>,
+    has_meta: bool,
+}
+
+/// [`PageFields`] of every struct with named fields in `mod types`, by struct name.
+pub(crate) fn collect_type_structs(file: &syn::File) -> BTreeMap<String, PageFields> {
     let mut structs = BTreeMap::new();
     for item in module_items(&file.items, "types").unwrap_or_default() {
         let syn::Item::Struct(s) = item else { continue };
         let syn::Fields::Named(fields) = &s.fields else {
             continue;
         };
-        let fields = fields
-            .named
-            .iter()
-            .filter_map(|f| Some((f.ident.as_ref()?.to_string(), f.ty.clone())))
-            .collect();
-        structs.insert(s.ident.to_string(), fields);
+        let field = |name: &str| {
+            fields
+                .named
+                .iter()
+                .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
+        };
+        let page_fields = PageFields {
+            items: field("items").map(|f| f.ty.to_token_stream().to_string()),
+            has_meta: field("meta").is_some(),
+        };
+        structs.insert(s.ident.to_string(), page_fields);
     }
     structs
 }
@@ -177,7 +187,7 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
 pub(crate) fn render_extensions(
     document: &Value,
     builders: &BTreeMap<String, BuilderInfo>,
-    structs: &BTreeMap<String, BTreeMap<String, syn::Type>>,
+    structs: &BTreeMap<String, PageFields>,
     aliases: &BTreeMap<String, String>,
 ) -> Result<String, String> {
     let operations = spec_operations(document);
@@ -249,8 +259,13 @@ pub(crate) fn render_extensions(
             let body_name = aliases.get(&body_name).cloned().unwrap_or(body_name);
             // Untyped bodies (`Map`, `Value`) have hand-written impls in `pagination`.
             if let Some(fields) = structs.get(&body_name) {
-                let items = fields.get("items").cloned();
-                page_bodies.insert(body_name, (items, fields.contains_key("meta")));
+                let items = match &fields.items {
+                    Some(text) => Some(syn::parse_str::<syn::Type>(text).map_err(|e| {
+                        format!("`{body_name}.items` has a type that does not parse: {e}")
+                    })?),
+                    None => None,
+                };
+                page_bodies.insert(body_name, (items, fields.has_meta));
             }
         }
         writeln!(

@@ -11,7 +11,10 @@ mod extensions;
 mod post_process;
 mod shared_types;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::Instant;
 
 use heck::ToShoutySnakeCase;
 use serde::Deserialize as _;
@@ -30,6 +33,7 @@ fn main() {
 }
 
 fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
+    let started = Instant::now();
     let mut timer = PhaseTimer::start();
     let text = std::fs::read_to_string(spec_path).map_err(|e| {
         format!(
@@ -49,80 +53,177 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     })?;
     timer.lap("openapi");
 
+    // Parsing, post-processing and formatting progenitor's output take most of the time, and
+    // syn's trees cannot cross threads: each half runs progenitor itself and keeps its own part
+    // (the types, or the client and its operation builders), so two cores share the work.
+    // The halves trade only plain data: which types operations return, and what the
+    // extensions need to know of the types.
+    let json_schema = std::env::var_os("CARGO_FEATURE_JSON_SCHEMA").is_some();
+    let (operations, types) = std::thread::scope(|scope| {
+        let (outputs_tx, outputs_rx) = std::sync::mpsc::channel();
+        let types = std::thread::Builder::new()
+            .name("types".to_owned())
+            .spawn_scoped(scope, || types_half(&spec, json_schema, outputs_rx))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let operations = operations_half(&spec, json_schema, outputs_tx);
+        let types = types
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Ok::<_, String>((operations?, types?))
+    })?;
+
+    let mut extensions_timer = PhaseTimer::start();
+    let extensions = extensions::render_extensions(
+        &document,
+        &operations.builders,
+        &types.structs,
+        &types.aliases,
+    )?;
+    extensions_timer.lap("extensions");
+    write_if_changed(
+        &out_dir.join("progenitor.rs"),
+        &format!("{}\n{}", operations.code, types.code),
+    )?;
+    write_if_changed(&out_dir.join("extensions.rs"), &extensions)?;
+    extensions_timer.lap("write");
+    println!(
+        "generation: {:.2} s ({}; operations: {}; types: {}; {})",
+        started.elapsed().as_secs_f64(),
+        timer.report(),
+        operations.timer.report(),
+        types.timer.report(),
+        extensions_timer.report(),
+    );
+    Ok(())
+}
+
+fn progenitor_tokens(
+    spec: &openapiv3::OpenAPI,
+    json_schema: bool,
+) -> Result<proc_macro2::TokenStream, String> {
     let mut settings = progenitor::GenerationSettings::default();
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_inner_type(quote::quote!(crate::hooks::Runtime))
         .with_hooks(progenitor::HooksMode::Expected);
-    if std::env::var_os("CARGO_FEATURE_JSON_SCHEMA").is_some() {
+    if json_schema {
         settings.with_derive("schemars::JsonSchema");
     }
-    let tokens = progenitor::Generator::new(&settings)
-        .generate_tokens(&spec)
-        .map_err(|e| format!("progenitor: {e}"))?;
+    progenitor::Generator::new(&settings)
+        .generate_tokens(spec)
+        .map_err(|e| format!("progenitor: {e}"))
+}
+
+fn parse(tokens: proc_macro2::TokenStream) -> Result<syn::File, String> {
+    syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))
+}
+
+/// The client, its methods and `mod builder` (one builder per operation), formatted.
+struct OperationsHalf {
+    code: String,
+    builders: BTreeMap<String, extensions::BuilderInfo>,
+    timer: PhaseTimer,
+}
+
+fn operations_half(
+    spec: &openapiv3::OpenAPI,
+    json_schema: bool,
+    outputs_tx: Sender<Vec<String>>,
+) -> Result<OperationsHalf, String> {
+    let mut timer = PhaseTimer::start();
+    let tokens = progenitor_tokens(spec, json_schema)?;
+    timer.lap("progenitor");
+    let (_, tokens) = post_process::split_types_module(tokens);
+    let tokens = post_process::route_json_decoding(tokens);
+    let mut file = parse(tokens)?;
+    timer.lap("parse");
+    post_process::expose_builder_clients(&mut file);
+    let builders = extensions::collect_builders(&file);
+    // The types half waits for this; if it is never sent, it stops with an error instead.
+    let _ = outputs_tx.send(post_process::output_type_names(
+        builders.values().map(|b| &b.output),
+    ));
+    timer.lap("post-process");
+    let code = prettyplease::unparse(&file);
+    timer.lap("format");
+    Ok(OperationsHalf {
+        code,
+        builders,
+        timer,
+    })
+}
+
+/// `mod types`, post-processed and formatted, with what the extensions need to know of it.
+struct TypesHalf {
+    code: String,
+    structs: BTreeMap<String, extensions::PageFields>,
+    aliases: BTreeMap<String, String>,
+    timer: PhaseTimer,
+}
+
+fn types_half(
+    spec: &openapiv3::OpenAPI,
+    json_schema: bool,
+    outputs_rx: Receiver<Vec<String>>,
+) -> Result<TypesHalf, String> {
+    let mut timer = PhaseTimer::start();
+    let tokens = progenitor_tokens(spec, json_schema)?;
     timer.lap("progenitor");
     let (tokens, struct_builders) = post_process::drop_unused_struct_builders(tokens);
-    let tokens = post_process::route_json_decoding(tokens);
-    let mut file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
+    let (tokens, _) = post_process::split_types_module(tokens);
+    let mut file = parse(tokens)?;
     timer.lap("parse");
     post_process::drop_unused_builder_fns(&mut file, &struct_builders);
-    post_process::expose_builder_clients(&mut file);
-
-    let builders = extensions::collect_builders(&file);
-    let outputs: Vec<&syn::Type> = builders.values().map(|b| &b.output).collect();
-    post_process::open_response_enums(&mut file, &outputs);
     post_process::null_arrays_as_empty(&mut file);
     timer.lap("post-process");
+    let output_names = outputs_rx
+        .recv()
+        .map_err(|_| "the operations half stopped before naming its output types".to_owned())?;
+    timer.lap("wait");
+    post_process::open_response_enums(&mut file, &output_names);
+    timer.lap("open enums");
     let aliases = shared_types::alias_repeated_types(&mut file);
     timer.lap("shared types");
     let structs = extensions::collect_type_structs(&file);
-    let extensions = extensions::render_extensions(&document, &builders, &structs, &aliases)?;
-    timer.lap("extensions");
-
-    let client = prettyplease::unparse(&file);
+    let code = prettyplease::unparse(&file);
     timer.lap("format");
-    write_if_changed(&out_dir.join("progenitor.rs"), &client)?;
-    write_if_changed(&out_dir.join("extensions.rs"), &extensions)?;
-    timer.lap("write");
-    timer.report();
-    Ok(())
+    Ok(TypesHalf {
+        code,
+        structs,
+        aliases,
+        timer,
+    })
 }
 
 /// Phase timings, printed to the build script's output (`target/*/build/meraki-api-*/output`),
 /// where cargo keeps them without showing them.
 struct PhaseTimer {
-    last: std::time::Instant,
+    last: Instant,
     phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl PhaseTimer {
     fn start() -> Self {
         Self {
-            last: std::time::Instant::now(),
+            last: Instant::now(),
             phases: Vec::new(),
         }
     }
 
     fn lap(&mut self, phase: &'static str) {
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         self.phases.push((phase, now - self.last));
         self.last = now;
     }
 
-    fn report(&self) {
-        let total: std::time::Duration = self.phases.iter().map(|(_, d)| *d).sum();
+    fn report(&self) -> String {
         let phases: Vec<String> = self
             .phases
             .iter()
             .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
             .collect();
-        println!(
-            "generation: {:.2} s ({})",
-            total.as_secs_f64(),
-            phases.join(", ")
-        );
+        phases.join(", ")
     }
 }
 

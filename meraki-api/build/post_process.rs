@@ -110,6 +110,19 @@ fn struct_builders_named(tokens: &[TokenTree], out: &mut BTreeSet<String>) {
     }
 }
 
+/// progenitor's output cut in two at the top level: `mod types` (with its attributes) and
+/// everything else (the client, `mod builder`, ...), so each half can be parsed and formatted on
+/// its own thread.
+pub(crate) fn split_types_module(tokens: TokenStream) -> (TokenStream, TokenStream) {
+    let (types, rest): (Vec<_>, Vec<_>) = split_items(tokens.into_iter().collect())
+        .into_iter()
+        .partition(|item| module_position(item, "types").is_some());
+    (
+        types.into_iter().flatten().collect(),
+        rest.into_iter().flatten().collect(),
+    )
+}
+
 /// The tokens inside `mod <name> { ... }` at this level.
 fn module_body(tokens: &[TokenTree], name: &str) -> Option<Vec<TokenTree>> {
     let at = module_position(tokens, name)?;
@@ -145,11 +158,20 @@ fn module_position(tokens: &[TokenTree], name: &str) -> Option<usize> {
     })
 }
 
-/// Items of a module body: each ends with its `{ ... }` body or a `;`.
+/// Items of a module body: each ends with its `{ ... }` body or a `;` (both for
+/// `use a::{b, c};`).
 fn split_items(tokens: Vec<TokenTree>) -> Vec<Vec<TokenTree>> {
-    let mut items = Vec::new();
+    let mut items: Vec<Vec<TokenTree>> = Vec::new();
     let mut item = Vec::new();
     for token in tokens {
+        if let (TokenTree::Punct(p), true, Some(previous)) =
+            (&token, item.is_empty(), items.last_mut())
+        {
+            if p.as_char() == ';' {
+                previous.push(token);
+                continue;
+            }
+        }
         let ends_item = match &token {
             TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
             TokenTree::Punct(p) => p.as_char() == ';',
@@ -199,7 +221,9 @@ pub(crate) fn expose_builder_clients(file: &mut syn::File) {
 /// unknown value must not fail a whole page. Every string enum reachable from an operation's
 /// output gains `Unknown(String)` (deserialized untagged, serialized back as sent) and a
 /// `FromStr`/`Display` that round-trip it. Request-only enums stay strict.
-pub(crate) fn open_response_enums(file: &mut syn::File, outputs: &[&syn::Type]) {
+///
+/// `output_names`: every identifier in the operations' output types ([`output_type_names`]).
+pub(crate) fn open_response_enums(file: &mut syn::File, output_names: &[String]) {
     let Some(types) = module_items_mut(&mut file.items, "types") else {
         return;
     };
@@ -221,10 +245,7 @@ pub(crate) fn open_response_enums(file: &mut syn::File, outputs: &[&syn::Type]) 
         }
     }
     let mut reachable = std::collections::BTreeSet::new();
-    let mut queue: Vec<String> = Vec::new();
-    for output in outputs {
-        type_idents(output, &mut queue);
-    }
+    let mut queue: Vec<String> = output_names.to_vec();
     while let Some(name) = queue.pop() {
         if reachable.insert(name.clone()) {
             queue.extend(mentions.get(&name).into_iter().flatten().cloned());
@@ -364,6 +385,17 @@ pub(crate) fn null_arrays_as_empty(file: &mut syn::File) {
             }
         }
     }
+}
+
+/// Every identifier in the operations' output types, where reaching the response types starts.
+pub(crate) fn output_type_names<'a>(
+    outputs: impl IntoIterator<Item = &'a syn::Type>,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    for output in outputs {
+        type_idents(output, &mut names);
+    }
+    names
 }
 
 /// Every identifier in a type's path segments, generic arguments included.

@@ -301,3 +301,45 @@ fn tuple_structs_and_names_that_are_also_variants_are_left_alone() {
     );
     assert!(aliases.is_empty(), "{aliases:?}");
 }
+
+#[test]
+fn generated_code_splits_into_the_types_module_and_the_rest_each_of_which_parses() {
+    let tokens: proc_macro2::TokenStream = r#"
+        #[allow(unused_imports)]
+        pub use progenitor_client::{ByteStream, Error};
+        use progenitor_client::{encode_path, ClientHooks};
+        /// Types used as operation parameters and responses.
+        #[allow(clippy::all)]
+        pub mod types {
+            use serde::{Deserialize, Serialize};
+            pub struct Thing { pub name: Option<String> }
+        }
+        pub struct Client { baseurl: String }
+        impl Client { pub fn baseurl(&self) -> &String { &self.baseurl } }
+        pub mod builder { use super::types; }
+    "#
+    .parse()
+    .unwrap();
+    let (types, rest) = post_process::split_types_module(tokens);
+    let types: syn::File = syn::parse2(types).unwrap();
+    let rest: syn::File = syn::parse2(rest).unwrap();
+
+    assert_eq!(types.items.len(), 1);
+    let syn::Item::Mod(module) = &types.items[0] else {
+        panic!("not a module: {}", types.to_token_stream());
+    };
+    assert_eq!(module.ident, "types");
+    assert_eq!(module.attrs.len(), 2, "docs and allow stay with the module");
+    let names: Vec<String> = rest
+        .items
+        .iter()
+        .map(|item| match item {
+            syn::Item::Use(_) => "use".to_owned(),
+            syn::Item::Struct(s) => s.ident.to_string(),
+            syn::Item::Impl(_) => "impl".to_owned(),
+            syn::Item::Mod(m) => m.ident.to_string(),
+            other => panic!("unexpected {}", other.to_token_stream()),
+        })
+        .collect();
+    assert_eq!(names, ["use", "use", "Client", "impl", "builder"]);
+}
