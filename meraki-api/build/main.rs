@@ -11,7 +11,7 @@ mod extensions;
 mod post_process;
 mod shared_types;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
@@ -43,8 +43,9 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     })?;
     let mut document: Value = serde_yaml::from_str(&text)
         .map_err(|e| format!("{} is not valid YAML: {e}", spec_path.display()))?;
-    keep_enabled_areas(&mut document);
+    keep_enabled_operations(&mut document);
     timer.lap("read");
+    // From the `Value`: serde_yaml straight into openapiv3's untagged enums is slower.
     let spec = openapiv3::OpenAPI::deserialize(&document).map_err(|e| {
         format!(
             "{} is not an OpenAPI 3.0 document: {e}",
@@ -54,18 +55,17 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     timer.lap("openapi");
 
     // Parsing, post-processing and formatting progenitor's output take most of the time, and
-    // syn's trees cannot cross threads: each half runs progenitor itself and keeps its own part
-    // (the types, or the client and its operation builders), so two cores share the work.
-    // The halves trade only plain data: which types operations return, and what the
-    // extensions need to know of the types.
+    // syn's trees (proc-macro2 tokens) cannot cross threads. progenitor runs once; its `mod
+    // types` crosses to a second thread as text and is merged, parsed, post-processed and
+    // formatted there, while this thread does the client and its operation builders.
     let json_schema = std::env::var_os("CARGO_FEATURE_JSON_SCHEMA").is_some();
     let (operations, types) = std::thread::scope(|scope| {
-        let (outputs_tx, outputs_rx) = std::sync::mpsc::channel();
+        let (to_types, from_operations) = std::sync::mpsc::channel();
         let types = std::thread::Builder::new()
             .name("types".to_owned())
-            .spawn_scoped(scope, || types_half(&spec, json_schema, outputs_rx))
+            .spawn_scoped(scope, || types_half(from_operations))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
-        let operations = operations_half(&spec, json_schema, outputs_tx);
+        let operations = operations_half(&spec, json_schema, to_types);
         let types = types
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -126,24 +126,40 @@ struct OperationsHalf {
     timer: PhaseTimer,
 }
 
+/// What the types half needs from progenitor's output, in plain data that can cross threads.
+struct TypesInput {
+    /// progenitor's `mod types` (unused struct builders dropped), as text.
+    code: String,
+    /// The struct builders that operation builders use.
+    struct_builders: BTreeSet<String>,
+    /// Every identifier in the operations' output types: where the response types start.
+    output_names: Vec<String>,
+}
+
 fn operations_half(
     spec: &openapiv3::OpenAPI,
     json_schema: bool,
-    outputs_tx: Sender<Vec<String>>,
+    to_types: Sender<TypesInput>,
 ) -> Result<OperationsHalf, String> {
     let mut timer = PhaseTimer::start();
     let tokens = progenitor_tokens(spec, json_schema)?;
     timer.lap("progenitor");
-    let (_, tokens) = post_process::split_types_module(tokens);
-    let tokens = post_process::route_json_decoding(tokens);
+    let (types, tokens) = post_process::split_types_module(tokens);
+    let (tokens, operation_builders) = post_process::route_json_decoding(tokens);
+    // Unused struct builders are dropped first: less text to write and read again.
+    let types =
+        post_process::drop_unused_struct_builders(types, &operation_builders.struct_builders);
+    // If this half fails before sending, the types half's `recv` fails and it stops.
+    let _ = to_types.send(TypesInput {
+        code: types.to_string(),
+        struct_builders: operation_builders.struct_builders,
+        output_names: operation_builders.output_names,
+    });
+    timer.lap("hand over");
     let mut file = parse(tokens)?;
     timer.lap("parse");
     post_process::expose_builder_clients(&mut file);
     let builders = extensions::collect_builders(&file);
-    // The types half waits for this; if it is never sent, it stops with an error instead.
-    let _ = outputs_tx.send(post_process::output_type_names(
-        builders.values().map(|b| &b.output),
-    ));
     timer.lap("post-process");
     let code = prettyplease::unparse(&file);
     timer.lap("format");
@@ -162,36 +178,36 @@ struct TypesHalf {
     timer: PhaseTimer,
 }
 
-fn types_half(
-    spec: &openapiv3::OpenAPI,
-    json_schema: bool,
-    outputs_rx: Receiver<Vec<String>>,
-) -> Result<TypesHalf, String> {
+fn types_half(from_operations: Receiver<TypesInput>) -> Result<TypesHalf, String> {
     let mut timer = PhaseTimer::start();
-    let tokens = progenitor_tokens(spec, json_schema)?;
-    timer.lap("progenitor");
-    let (tokens, struct_builders) = post_process::drop_unused_struct_builders(tokens);
-    let (tokens, _) = post_process::split_types_module(tokens);
+    let TypesInput {
+        code,
+        struct_builders,
+        output_names,
+    } = from_operations
+        .recv()
+        .map_err(|_| "the operations half stopped before handing over the types".to_owned())?;
+    timer.lap("wait");
+    let tokens: proc_macro2::TokenStream = code
+        .parse()
+        .map_err(|e| format!("generated types do not lex: {e}"))?;
+    drop(code);
+    timer.lap("lex");
+    let (tokens, merged) = shared_types::alias_repeated_types(tokens, &output_names);
+    timer.lap("shared types");
     let mut file = parse(tokens)?;
     timer.lap("parse");
     post_process::drop_unused_builder_fns(&mut file, &struct_builders);
     post_process::null_arrays_as_empty(&mut file);
+    post_process::open_response_enums(&mut file, &merged.responses);
     timer.lap("post-process");
-    let output_names = outputs_rx
-        .recv()
-        .map_err(|_| "the operations half stopped before naming its output types".to_owned())?;
-    timer.lap("wait");
-    post_process::open_response_enums(&mut file, &output_names);
-    timer.lap("open enums");
-    let aliases = shared_types::alias_repeated_types(&mut file);
-    timer.lap("shared types");
     let structs = extensions::collect_type_structs(&file);
     let code = prettyplease::unparse(&file);
     timer.lap("format");
     Ok(TypesHalf {
         code,
         structs,
-        aliases,
+        aliases: merged.aliases,
         timer,
     })
 }
@@ -229,26 +245,25 @@ impl PhaseTimer {
 
 /// Keeps the operations of the API areas (first tag) whose cargo feature is on: `organizations`,
 /// `appliance`, `cellular-gateway`, ... or `full` for all. A user compiles only what they use.
-fn keep_enabled_areas(document: &mut Value) {
-    if std::env::var_os("CARGO_FEATURE_FULL").is_some() {
-        return;
-    }
+fn keep_enabled_operations(document: &mut Value) {
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
-    let mut unknown_areas = std::collections::BTreeSet::new();
+    let mut unknown_areas = BTreeSet::new();
     for methods in paths.values_mut() {
         let Some(methods) = methods.as_object_mut() else {
             continue;
         };
-        methods.retain(|_, op| {
+        methods.retain(|key, op| {
+            if !METHODS.contains(&key.as_str()) {
+                return true;
+            }
             let area = op
                 .get("tags")
                 .and_then(|t| t.get(0))
                 .and_then(Value::as_str)
                 .unwrap_or("untagged");
-            let feature = area.to_shouty_snake_case();
-            if std::env::var_os(format!("CARGO_FEATURE_{feature}")).is_some() {
+            if area_enabled(area) {
                 return true;
             }
             if !KNOWN_AREAS.contains(&area) {
@@ -257,12 +272,28 @@ fn keep_enabled_areas(document: &mut Value) {
             false
         });
     }
-    paths.retain(|_, methods| methods.as_object().is_none_or(|m| !m.is_empty()));
+    paths.retain(|_, methods| {
+        methods
+            .as_object()
+            .is_none_or(|m| m.keys().any(|k| METHODS.contains(&k.as_str())))
+    });
     for area in unknown_areas {
         println!(
             "cargo:warning=API area `{area}` has no cargo feature yet; its operations are only in `full`"
         );
     }
+}
+
+/// The keys of a path item that hold operations.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Whether the operations of an area (an operation's first tag) are generated: its cargo
+/// feature (`organizations`, `cellular-gateway`, ...) or `full` is on.
+fn area_enabled(area: &str) -> bool {
+    std::env::var_os("CARGO_FEATURE_FULL").is_some()
+        || std::env::var_os(format!("CARGO_FEATURE_{}", area.to_shouty_snake_case())).is_some()
 }
 
 /// The areas with a cargo feature of the same name (kebab-case) in Cargo.toml.

@@ -2,7 +2,7 @@
 //! through the crate's own decoder, fewer generated builders, and access for the hand-written
 //! layers.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -14,13 +14,12 @@ use quote::ToTokens;
 /// optional).
 ///
 /// This runs on progenitor's tokens, before they are parsed: parsing the unused builders was
-/// the largest part of the build script's time. Returns the names whose builders are kept.
-pub(crate) fn drop_unused_struct_builders(tokens: TokenStream) -> (TokenStream, BTreeSet<String>) {
+/// the largest part of the build script's time. `keep`: [`OperationBuilders::struct_builders`].
+pub(crate) fn drop_unused_struct_builders(
+    tokens: TokenStream,
+    keep: &BTreeSet<String>,
+) -> TokenStream {
     let top: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut keep = BTreeSet::new();
-    if let Some(operation_builders) = module_body(&top, "builder") {
-        struct_builders_named(&operation_builders, &mut keep);
-    }
     let top = map_module_body(top, "types", |types| {
         map_module_body(types, "builder", |struct_builders| {
             split_items(struct_builders)
@@ -30,44 +29,94 @@ pub(crate) fn drop_unused_struct_builders(tokens: TokenStream) -> (TokenStream, 
                 .collect()
         })
     });
-    (top.into_iter().collect(), keep)
+    top.into_iter().collect()
 }
 
-/// Operations decode JSON bodies with the hand-written `decode::response_value` instead of
-/// progenitor's `ResponseValue::from_response` (why: the `decode` module's docs).
-pub(crate) fn route_json_decoding(tokens: TokenStream) -> TokenStream {
+/// What the operation builders (`mod builder`) tell of the types they use.
+#[derive(Default)]
+pub(crate) struct OperationBuilders {
+    /// Every `X` in `types::builder::X`: the struct builders operations use.
+    pub(crate) struct_builders: BTreeSet<String>,
+    /// Every identifier inside `ResponseValue<...>`: the operations' output types, where the
+    /// response types start.
+    pub(crate) output_names: Vec<String>,
+}
+
+/// One pass over the operation builders (`mod builder`, on progenitor's tokens): operations
+/// decode JSON bodies with the hand-written `decode::response_value` instead of progenitor's
+/// `ResponseValue::from_response` (why: the `decode` module's docs), and what they tell of the
+/// types is collected on the way.
+pub(crate) fn route_json_decoding(tokens: TokenStream) -> (TokenStream, OperationBuilders) {
     let top: Vec<TokenTree> = tokens.into_iter().collect();
-    map_module_body(top, "builder", replace_from_response)
-        .into_iter()
-        .collect()
+    let mut found = OperationBuilders::default();
+    let top = map_module_body(top, "builder", |body| {
+        walk_operation_builders(body, &mut found)
+    });
+    (top.into_iter().collect(), found)
 }
 
-fn replace_from_response(tokens: Vec<TokenTree>) -> Vec<TokenTree> {
+fn walk_operation_builders(
+    tokens: Vec<TokenTree>,
+    found: &mut OperationBuilders,
+) -> Vec<TokenTree> {
+    let is_punct = |t: &TokenTree, c: char| matches!(t, TokenTree::Punct(p) if p.as_char() == c);
+    let is_ident = |t: &TokenTree, name: &str| matches!(t, TokenTree::Ident(i) if i == name);
     let mut out = Vec::with_capacity(tokens.len());
-    let mut tokens = tokens.into_iter();
-    while let Some(token) = tokens.next() {
-        match token {
+    let mut i = 0;
+    while i < tokens.len() {
+        let rest = &tokens[i + 1..];
+        match &tokens[i] {
             TokenTree::Group(group) => {
-                let inner = replace_from_response(group.stream().into_iter().collect());
+                let inner = walk_operation_builders(group.stream().into_iter().collect(), found);
                 let mut replaced = Group::new(group.delimiter(), inner.into_iter().collect());
                 replaced.set_span(group.span());
                 out.push(TokenTree::Group(replaced));
             }
-            TokenTree::Ident(ident) if ident == "ResponseValue" => {
-                let rest = tokens.as_slice();
-                let is_from_response = matches!(rest, [TokenTree::Punct(a), TokenTree::Punct(b), TokenTree::Ident(f), ..]
-                    if a.as_char() == ':' && b.as_char() == ':' && f == "from_response");
-                if is_from_response {
-                    tokens.nth(2);
-                    out.extend(quote::quote!(crate::decode::response_value));
-                } else {
-                    out.push(TokenTree::Ident(ident));
+            TokenTree::Ident(ident) if ident == "types" => {
+                if let [c1, c2, builder, c3, c4, TokenTree::Ident(name), ..] = rest {
+                    if [c1, c2, c3, c4].into_iter().all(|c| is_punct(c, ':'))
+                        && is_ident(builder, "builder")
+                    {
+                        found.struct_builders.insert(name.to_string());
+                    }
                 }
+                out.push(tokens[i].clone());
             }
-            other => out.push(other),
+            TokenTree::Ident(ident) if ident == "ResponseValue" => {
+                if let [a, b, f, ..] = rest {
+                    if is_punct(a, ':') && is_punct(b, ':') && is_ident(f, "from_response") {
+                        out.extend(quote::quote!(crate::decode::response_value));
+                        i += 4;
+                        continue;
+                    }
+                }
+                response_value_idents(rest, &mut found.output_names);
+                out.push(tokens[i].clone());
+            }
+            other => out.push(other.clone()),
         }
+        i += 1;
     }
     out
+}
+
+/// The identifiers in `<...>` right after `ResponseValue`.
+fn response_value_idents(after: &[TokenTree], out: &mut Vec<String>) {
+    let mut depth = 0usize;
+    for token in after {
+        match token {
+            TokenTree::Punct(p) if p.as_char() == '<' => depth += 1,
+            TokenTree::Punct(p) if p.as_char() == '>' && depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            }
+            TokenTree::Ident(ident) if depth > 0 => out.push(ident.to_string()),
+            _ if depth == 0 => return,
+            _ => {}
+        }
+    }
 }
 
 /// `X::builder()` for the struct builders that were dropped.
@@ -86,30 +135,6 @@ pub(crate) fn drop_unused_builder_fns(file: &mut syn::File, keep: &BTreeSet<Stri
     });
 }
 
-/// Every `X` in `types::builder::X`, at any depth.
-fn struct_builders_named(tokens: &[TokenTree], out: &mut BTreeSet<String>) {
-    let is_ident = |t: &TokenTree, name: &str| matches!(t, TokenTree::Ident(i) if i == name);
-    let is_colon = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ':');
-    for (i, token) in tokens.iter().enumerate() {
-        match token {
-            TokenTree::Group(group) => {
-                let inner: Vec<TokenTree> = group.stream().into_iter().collect();
-                struct_builders_named(&inner, out);
-            }
-            TokenTree::Ident(ident) if ident == "types" => match &tokens[i + 1..] {
-                [c1, c2, builder, c3, c4, TokenTree::Ident(name), ..]
-                    if [c1, c2, c3, c4].into_iter().all(is_colon)
-                        && is_ident(builder, "builder") =>
-                {
-                    out.insert(name.to_string());
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-    }
-}
-
 /// progenitor's output cut in two at the top level: `mod types` (with its attributes) and
 /// everything else (the client, `mod builder`, ...), so each half can be parsed and formatted on
 /// its own thread.
@@ -124,7 +149,7 @@ pub(crate) fn split_types_module(tokens: TokenStream) -> (TokenStream, TokenStre
 }
 
 /// The tokens inside `mod <name> { ... }` at this level.
-fn module_body(tokens: &[TokenTree], name: &str) -> Option<Vec<TokenTree>> {
+pub(crate) fn module_body(tokens: &[TokenTree], name: &str) -> Option<Vec<TokenTree>> {
     let at = module_position(tokens, name)?;
     let TokenTree::Group(group) = &tokens[at + 2] else {
         return None;
@@ -132,7 +157,7 @@ fn module_body(tokens: &[TokenTree], name: &str) -> Option<Vec<TokenTree>> {
     Some(group.stream().into_iter().collect())
 }
 
-fn map_module_body(
+pub(crate) fn map_module_body(
     mut tokens: Vec<TokenTree>,
     name: &str,
     f: impl FnOnce(Vec<TokenTree>) -> Vec<TokenTree>,
@@ -160,7 +185,7 @@ fn module_position(tokens: &[TokenTree], name: &str) -> Option<usize> {
 
 /// Items of a module body: each ends with its `{ ... }` body or a `;` (both for
 /// `use a::{b, c};`).
-fn split_items(tokens: Vec<TokenTree>) -> Vec<Vec<TokenTree>> {
+pub(crate) fn split_items(tokens: Vec<TokenTree>) -> Vec<Vec<TokenTree>> {
     let mut items: Vec<Vec<TokenTree>> = Vec::new();
     let mut item = Vec::new();
     for token in tokens {
@@ -220,38 +245,15 @@ pub(crate) fn expose_builder_clients(file: &mut syn::File) {
 /// Response enums get a catch-all: the API adds enum values before its specs list them, and one
 /// unknown value must not fail a whole page. Every string enum reachable from an operation's
 /// output gains `Unknown(String)` (deserialized untagged, serialized back as sent) and a
-/// `FromStr`/`Display` that round-trip it. Request-only enums stay strict.
+/// `FromStr`/`Display` that round-trip it. Request-only enums stay strict (`shared_types` never
+/// merges them with response enums).
 ///
-/// `output_names`: every identifier in the operations' output types ([`output_type_names`]).
-pub(crate) fn open_response_enums(file: &mut syn::File, output_names: &[String]) {
+/// `responses`: the types reachable from the operations' outputs
+/// (`shared_types::Merged::responses`).
+pub(crate) fn open_response_enums(file: &mut syn::File, responses: &BTreeSet<String>) {
     let Some(types) = module_items_mut(&mut file.items, "types") else {
         return;
     };
-
-    // Which type names each type mentions.
-    let mut mentions: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for item in types.iter() {
-        let (name, fields) = match item {
-            syn::Item::Struct(s) => (s.ident.to_string(), s.fields.iter().collect::<Vec<_>>()),
-            syn::Item::Enum(e) => (
-                e.ident.to_string(),
-                e.variants.iter().flat_map(|v| v.fields.iter()).collect(),
-            ),
-            _ => continue,
-        };
-        let entry = mentions.entry(name).or_default();
-        for field in fields {
-            type_idents(&field.ty, entry);
-        }
-    }
-    let mut reachable = std::collections::BTreeSet::new();
-    let mut queue: Vec<String> = output_names.to_vec();
-    while let Some(name) = queue.pop() {
-        if reachable.insert(name.clone()) {
-            queue.extend(mentions.get(&name).into_iter().flatten().cloned());
-        }
-    }
-
     let mut opened = Vec::new();
     for item in types.iter_mut() {
         let syn::Item::Enum(e) = item else { continue };
@@ -259,7 +261,7 @@ pub(crate) fn open_response_enums(file: &mut syn::File, output_names: &[String])
             .variants
             .iter()
             .all(|v| matches!(v.fields, syn::Fields::Unit));
-        if !unit_only || !reachable.contains(&e.ident.to_string()) {
+        if !unit_only || !responses.contains(&e.ident.to_string()) {
             continue;
         }
         let wire: Vec<(syn::Ident, String)> = e
@@ -382,33 +384,6 @@ pub(crate) fn null_arrays_as_empty(file: &mut syn::File) {
                 field.attrs.push(
                     syn::parse_quote!(#[serde(deserialize_with = "crate::lenient::null_as_empty")]),
                 );
-            }
-        }
-    }
-}
-
-/// Every identifier in the operations' output types, where reaching the response types starts.
-pub(crate) fn output_type_names<'a>(
-    outputs: impl IntoIterator<Item = &'a syn::Type>,
-) -> Vec<String> {
-    let mut names = Vec::new();
-    for output in outputs {
-        type_idents(output, &mut names);
-    }
-    names
-}
-
-/// Every identifier in a type's path segments, generic arguments included.
-fn type_idents(ty: &syn::Type, out: &mut Vec<String>) {
-    if let syn::Type::Path(p) = ty {
-        for segment in &p.path.segments {
-            out.push(segment.ident.to_string());
-            if let syn::PathArguments::AngleBracketed(args) = &segment.arguments {
-                for arg in &args.args {
-                    if let syn::GenericArgument::Type(t) = arg {
-                        type_idents(t, out);
-                    }
-                }
             }
         }
     }

@@ -12,77 +12,368 @@
 //! is an alias of. Merging starts from no aliases and repeats until nothing changes, so only
 //! types proven identical are ever merged.
 
+//!
+//! This runs on progenitor's tokens, before they are parsed: the repeats are never parsed,
+//! post-processed or formatted, which is most of what merging saves the build script.
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use quote::ToTokens;
+use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
 
-use crate::post_process::{last_ident, module_items, module_items_mut};
+use crate::post_process::{map_module_body, module_body, split_items};
+
+/// What merging found, besides the merged tokens.
+pub(crate) struct Merged {
+    /// `repeat name -> kept name`.
+    pub(crate) aliases: BTreeMap<String, String>,
+    /// The types reachable from the operations' outputs through field types (before merging,
+    /// so both a repeat and its kept type are in it, or neither): the response types, whose
+    /// enums are opened (`post_process::open_response_enums`).
+    pub(crate) responses: BTreeSet<String>,
+}
 
 /// Replaces every repeated type in `mod types` (and its builder in `mod types::builder`) by an
-/// alias of the type of the same shape with the shortest name. Returns `repeat name -> kept name`.
-pub(crate) fn alias_repeated_types(file: &mut syn::File) -> BTreeMap<String, String> {
-    let Some(types) = module_items_mut(&mut file.items, "types") else {
-        return BTreeMap::new();
+/// alias of the type of the same shape with the shortest name. `output_names`: the identifiers
+/// in the operations' output types. A response enum never merges with a request-only one:
+/// response enums are opened, request enums stay strict.
+pub(crate) fn alias_repeated_types(
+    tokens: TokenStream,
+    output_names: &[String],
+) -> (TokenStream, Merged) {
+    let top: Vec<TokenTree> = tokens.into_iter().collect();
+    let Some(types) = module_body(&top, "types") else {
+        let merged = Merged {
+            aliases: BTreeMap::new(),
+            responses: BTreeSet::new(),
+        };
+        return (top.into_iter().collect(), merged);
     };
-    let candidates = candidates(types);
-    let index: BTreeMap<&str, usize> = candidates
+    let types = split_items(types);
+    let responses = reachable_types(&types, output_names);
+    let builders = module_body_of_items(&types, "builder")
+        .map(split_items)
+        .unwrap_or_default();
+    let candidates = candidates(&types);
+    let index: HashMap<&str, usize> = candidates
         .iter()
         .enumerate()
         .map(|(i, name)| (name.as_str(), i))
         .collect();
 
-    let definitions = definitions_by_name(types);
-    let builder_definitions =
-        definitions_by_name(module_items(types, "builder").unwrap_or_default());
+    let definitions = definitions_by_name(&types);
+    let builder_definitions = definitions_by_name(&builders);
     let shapes: Vec<Shape> = candidates
         .iter()
         .map(|name| {
             let mut shape = Shape::default();
-            for item in definitions.get(name.as_str()).into_iter().flatten() {
-                shape.add(item.to_token_stream(), name, &index);
+            let items = definitions
+                .get(name.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            let is_enum = items
+                .iter()
+                .any(|item| matches!(item_kind(item), ItemKind::Enum(..)));
+            if is_enum && responses.contains(name) {
+                shape.text.push_str("\u{4}response\u{4}");
+            }
+            for item in items {
+                shape.add(item.iter().cloned(), name, &index);
             }
             shape.text.push_str("\u{1}builder\u{1}");
             for item in builder_definitions.get(name.as_str()).into_iter().flatten() {
-                shape.add(item.to_token_stream(), name, &index);
+                shape.add(item.iter().cloned(), name, &index);
             }
             shape
         })
         .collect();
     let aliases = merge_identical(&candidates, &shapes);
     if aliases.is_empty() {
-        return aliases;
+        let merged = Merged { aliases, responses };
+        return (top.into_iter().collect(), merged);
     }
-    replace_with_aliases(types, &aliases);
-    if let Some(builders) = module_items_mut(types, "builder") {
-        replace_with_aliases(builders, &aliases);
+    let top = map_module_body(top, "types", |_| {
+        let types = replace_with_aliases(types, &aliases);
+        let types: Vec<TokenTree> = types.into_iter().flatten().collect();
+        map_module_body(types, "builder", |_| {
+            replace_with_aliases(builders, &aliases)
+                .into_iter()
+                .flatten()
+                .collect()
+        })
+    });
+    (top.into_iter().collect(), Merged { aliases, responses })
+}
+
+/// The types reachable from `roots` through the types of struct fields and enum variants.
+fn reachable_types(types: &[Vec<TokenTree>], roots: &[String]) -> BTreeSet<String> {
+    let mut mentions: HashMap<String, Vec<String>> = HashMap::new();
+    for item in types {
+        match item_kind(item) {
+            ItemKind::NamedStruct(name) | ItemKind::OtherStruct(name) => {
+                // The fields: `{ ... }` of a struct, `( ... )` of a tuple struct.
+                let fields = item.iter().rev().find_map(|t| match t {
+                    TokenTree::Group(g) if g.delimiter() != Delimiter::Bracket => Some(g),
+                    _ => None,
+                });
+                if let Some(fields) = fields {
+                    mentions.insert(name, field_idents(fields));
+                }
+            }
+            ItemKind::Enum(name, _) => {
+                if let Some(TokenTree::Group(body)) = item.last() {
+                    mentions.insert(name, variant_field_idents(body.stream()));
+                }
+            }
+            _ => {}
+        }
     }
-    aliases
+    let mut reachable = BTreeSet::new();
+    let mut queue: Vec<&str> = roots.iter().map(String::as_str).collect();
+    while let Some(name) = queue.pop() {
+        if reachable.insert(name.to_owned()) {
+            queue.extend(mentions.get(name).into_iter().flatten().map(String::as_str));
+        }
+    }
+    reachable
+}
+
+/// The identifiers in the field types of a `{ name: Type, ... }` or `(Type, ...)` group.
+fn field_idents(fields: &proc_macro2::Group) -> Vec<String> {
+    let named = fields.delimiter() == Delimiter::Brace;
+    let mut idents = Vec::new();
+    for field in split_top_level(fields.stream()) {
+        let mut rest = skip_attributes(&field);
+        if matches!(rest.first(), Some(TokenTree::Ident(i)) if i == "pub") {
+            rest = &rest[1..];
+            if matches!(rest.first(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+            {
+                rest = &rest[1..];
+            }
+        }
+        if named {
+            // `name :`
+            rest = rest.get(2..).unwrap_or_default();
+        }
+        all_idents(rest, &mut idents);
+    }
+    idents
+}
+
+/// The identifiers in the field types of an enum's variants.
+fn variant_field_idents(body: TokenStream) -> Vec<String> {
+    let mut idents = Vec::new();
+    for variant in split_top_level(body) {
+        let rest = skip_attributes(&variant);
+        if let [TokenTree::Ident(_), TokenTree::Group(fields), ..] = rest {
+            idents.extend(field_idents(fields));
+        }
+    }
+    idents
+}
+
+/// A group's tokens cut at its top-level commas.
+fn split_top_level(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
+    let mut parts = vec![Vec::new()];
+    for token in tokens {
+        match &token {
+            TokenTree::Punct(p) if p.as_char() == ',' => parts.push(Vec::new()),
+            _ => parts.last_mut().expect("never empty").push(token),
+        }
+    }
+    parts
+}
+
+fn skip_attributes(mut tokens: &[TokenTree]) -> &[TokenTree] {
+    while let [TokenTree::Punct(p), TokenTree::Group(g), tail @ ..] = tokens {
+        if p.as_char() != '#' || g.delimiter() != Delimiter::Bracket {
+            break;
+        }
+        tokens = tail;
+    }
+    tokens
+}
+
+fn all_idents(tokens: &[TokenTree], out: &mut Vec<String>) {
+    for token in tokens {
+        match token {
+            TokenTree::Ident(ident) => out.push(ident.to_string()),
+            TokenTree::Group(group) => {
+                let inner: Vec<TokenTree> = group.stream().into_iter().collect();
+                all_idents(&inner, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The body of `mod <name> { ... }` among already split items.
+fn module_body_of_items(items: &[Vec<TokenTree>], name: &str) -> Option<Vec<TokenTree>> {
+    items.iter().find_map(|item| module_body(item, name))
+}
+
+/// What an item of a module is, read from its tokens (attributes and visibility skipped).
+enum ItemKind {
+    /// `struct Name { ... }`: the only structs an alias can stand in for (an alias cannot be
+    /// a tuple struct's constructor).
+    NamedStruct(String),
+    OtherStruct(String),
+    Enum(String, Vec<String>),
+    /// `impl ... for Type { ... }` or `impl Type { ... }`: the last segment of the self type.
+    Impl(String),
+    Other,
+}
+
+fn item_kind(item: &[TokenTree]) -> ItemKind {
+    let mut rest = skip_attributes(item);
+    if let [TokenTree::Ident(i), tail @ ..] = rest {
+        if i == "pub" {
+            rest = match tail {
+                [TokenTree::Group(g), tail @ ..] if g.delimiter() == Delimiter::Parenthesis => tail,
+                _ => tail,
+            };
+        }
+    }
+    let [TokenTree::Ident(keyword), tail @ ..] = rest else {
+        return ItemKind::Other;
+    };
+    let body = match item.last() {
+        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => Some(g),
+        _ => None,
+    };
+    if keyword == "struct" || keyword == "enum" {
+        let Some(TokenTree::Ident(name)) = tail.first() else {
+            return ItemKind::Other;
+        };
+        let name = name.to_string();
+        let named = body.is_some()
+            && !tail.iter().any(
+                |t| matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis),
+            );
+        return match (keyword == "enum", body) {
+            (true, Some(body)) => ItemKind::Enum(name, variant_names(body.stream())),
+            (true, None) => ItemKind::Other,
+            (false, _) if named => ItemKind::NamedStruct(name),
+            (false, _) => ItemKind::OtherStruct(name),
+        };
+    }
+    if keyword == "impl" && body.is_some() {
+        let head = &tail[..tail.len() - 1];
+        return self_type_name(head).map_or(ItemKind::Other, ItemKind::Impl);
+    }
+    ItemKind::Other
+}
+
+/// The last path segment of an impl's self type (`head`: the tokens between `impl` and the
+/// body): after the top-level `for` if there is one, else after the impl's own generics;
+/// a `where` clause ends it.
+fn self_type_name(head: &[TokenTree]) -> Option<String> {
+    let mut start = match head.first() {
+        Some(TokenTree::Punct(p)) if p.as_char() == '<' => closing_angle(head)? + 1,
+        _ => 0,
+    };
+    let mut end = head.len();
+    let mut depth = 0usize;
+    for (i, token) in head.iter().enumerate().skip(start) {
+        match angle(head, i) {
+            Some(true) => depth += 1,
+            Some(false) => depth = depth.saturating_sub(1),
+            None => match token {
+                TokenTree::Ident(ident) if depth == 0 && ident == "for" => start = i + 1,
+                TokenTree::Ident(ident) if depth == 0 && ident == "where" => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            },
+        }
+    }
+    let mut depth = 0usize;
+    let mut last = None;
+    for (i, token) in head.iter().enumerate().take(end).skip(start) {
+        match (angle(head, i), token) {
+            (Some(true), _) => depth += 1,
+            (Some(false), _) => depth = depth.saturating_sub(1),
+            (None, TokenTree::Ident(ident)) if depth == 0 => last = Some(ident.to_string()),
+            _ => {}
+        }
+    }
+    last
+}
+
+/// Whether `tokens[i]` opens (`Some(true)`) or closes (`Some(false)`) angle brackets; the `>`
+/// of `->` does neither.
+fn angle(tokens: &[TokenTree], i: usize) -> Option<bool> {
+    let TokenTree::Punct(p) = &tokens[i] else {
+        return None;
+    };
+    match p.as_char() {
+        '<' => Some(true),
+        '>' => {
+            let arrow = i > 0
+                && matches!(&tokens[i - 1], TokenTree::Punct(q)
+                    if q.as_char() == '-' && q.spacing() == proc_macro2::Spacing::Joint);
+            (!arrow).then_some(false)
+        }
+        _ => None,
+    }
+}
+
+/// The index of the `>` that closes the `<` at `tokens[0]`.
+fn closing_angle(tokens: &[TokenTree]) -> Option<usize> {
+    let mut depth = 0usize;
+    for i in 0..tokens.len() {
+        match angle(tokens, i) {
+            Some(true) => depth += 1,
+            Some(false) => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            None => {}
+        }
+    }
+    None
+}
+
+/// The variant names of an enum body: the first identifier of each top-level,
+/// comma-separated part, attributes skipped.
+fn variant_names(body: TokenStream) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut expecting_name = true;
+    let mut after_hash = false;
+    for token in body {
+        match &token {
+            TokenTree::Punct(p) if p.as_char() == ',' => expecting_name = true,
+            TokenTree::Punct(p) if p.as_char() == '#' => after_hash = true,
+            TokenTree::Group(_) if after_hash => after_hash = false,
+            TokenTree::Ident(ident) if expecting_name => {
+                names.push(ident.to_string());
+                expecting_name = false;
+            }
+            _ => {}
+        }
+    }
+    names
 }
 
 /// Structs with named fields and enums. Tuple structs are left alone: an alias cannot stand in
 /// for their constructor. So are names that are also enum variants, which a token comparison
 /// could not tell apart from the type.
-fn candidates(types: &[syn::Item]) -> Vec<String> {
-    let variants: BTreeSet<String> = types
-        .iter()
-        .filter_map(|item| match item {
-            syn::Item::Enum(e) => Some(e.variants.iter().map(|v| v.ident.to_string())),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let mut names: Vec<String> = types
-        .iter()
-        .filter_map(|item| match item {
-            syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
-                Some(s.ident.to_string())
+fn candidates(types: &[Vec<TokenTree>]) -> Vec<String> {
+    let mut variants = BTreeSet::new();
+    let mut names = Vec::new();
+    for item in types {
+        match item_kind(item) {
+            ItemKind::NamedStruct(name) => names.push(name),
+            ItemKind::Enum(name, enum_variants) => {
+                names.push(name);
+                variants.extend(enum_variants);
             }
-            syn::Item::Enum(e) => Some(e.ident.to_string()),
-            _ => None,
-        })
-        .filter(|name| !variants.contains(name))
-        .collect();
+            _ => {}
+        }
+    }
+    names.retain(|name| !variants.contains(name));
     // The shortest name of a shape is kept: usually the most general one.
     names.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     names
@@ -100,8 +391,13 @@ struct Shape {
 const SELF: usize = usize::MAX;
 
 impl Shape {
-    fn add(&mut self, tokens: TokenStream, own_name: &str, index: &BTreeMap<&str, usize>) {
-        let mut tokens = tokens.into_iter().peekable();
+    fn add(
+        &mut self,
+        tokens: impl Iterator<Item = TokenTree>,
+        own_name: &str,
+        index: &HashMap<&str, usize>,
+    ) {
+        let mut tokens = tokens.peekable();
         while let Some(token) = tokens.next() {
             match token {
                 TokenTree::Punct(p) if p.as_char() == '#' && tokens.peek().is_some_and(is_doc) => {
@@ -109,26 +405,32 @@ impl Shape {
                 }
                 TokenTree::Group(group) => {
                     let (open, close) = match group.delimiter() {
-                        Delimiter::Parenthesis => ("(", ")"),
-                        Delimiter::Brace => ("{", "}"),
-                        Delimiter::Bracket => ("[", "]"),
-                        Delimiter::None => ("\u{2}", "\u{3}"),
+                        Delimiter::Parenthesis => ('(', ')'),
+                        Delimiter::Brace => ('{', '}'),
+                        Delimiter::Bracket => ('[', ']'),
+                        Delimiter::None => ('\u{2}', '\u{3}'),
                     };
-                    self.text.push_str(open);
-                    self.add(group.stream(), own_name, index);
-                    self.text.push_str(close);
+                    self.text.push(open);
+                    self.add(group.stream().into_iter(), own_name, index);
+                    self.text.push(close);
                 }
                 TokenTree::Ident(ident) => {
-                    let ident = ident.to_string();
-                    if ident == own_name {
-                        self.text.push('\u{0}');
-                        self.mentions.push(SELF);
-                    } else if let Some(&i) = index.get(ident.as_str()) {
-                        self.text.push('\u{0}');
-                        self.mentions.push(i);
+                    // Written in place, taken back if it names a type: no string per identifier.
+                    let start = self.text.len();
+                    write!(self.text, "{ident}").expect("writing to a String");
+                    let written = &self.text[start..];
+                    let mention = if written == own_name {
+                        Some(SELF)
                     } else {
-                        self.text.push_str(&ident);
-                        self.text.push(' ');
+                        index.get(written).copied()
+                    };
+                    match mention {
+                        Some(mention) => {
+                            self.text.truncate(start);
+                            self.text.push('\u{0}');
+                            self.mentions.push(mention);
+                        }
+                        None => self.text.push(' '),
                     }
                 }
                 TokenTree::Punct(p) => {
@@ -138,8 +440,7 @@ impl Shape {
                     }
                 }
                 TokenTree::Literal(literal) => {
-                    self.text.push_str(&literal.to_string());
-                    self.text.push(' ');
+                    write!(self.text, "{literal} ").expect("writing to a String");
                 }
             }
         }
@@ -155,18 +456,17 @@ fn is_doc(token: &TokenTree) -> bool {
 }
 
 /// Each type's definition and impls (an impl belongs to its self type), in source order.
-fn definitions_by_name(items: &[syn::Item]) -> HashMap<String, Vec<&syn::Item>> {
-    let mut definitions: HashMap<String, Vec<&syn::Item>> = HashMap::new();
+fn definitions_by_name(items: &[Vec<TokenTree>]) -> HashMap<String, Vec<&[TokenTree]>> {
+    let mut definitions: HashMap<String, Vec<&[TokenTree]>> = HashMap::new();
     for item in items {
-        let name = match item {
-            syn::Item::Struct(s) => Some(s.ident.to_string()),
-            syn::Item::Enum(e) => Some(e.ident.to_string()),
-            syn::Item::Impl(imp) => last_ident(&imp.self_ty),
-            _ => None,
+        let name = match item_kind(item) {
+            ItemKind::NamedStruct(name)
+            | ItemKind::OtherStruct(name)
+            | ItemKind::Enum(name, _)
+            | ItemKind::Impl(name) => name,
+            ItemKind::Other => continue,
         };
-        if let Some(name) = name {
-            definitions.entry(name).or_default().push(item);
-        }
+        definitions.entry(name).or_default().push(item);
     }
     definitions
 }
@@ -209,36 +509,51 @@ fn merge_identical(names: &[String], shapes: &[Shape]) -> BTreeMap<String, Strin
 
 /// Swaps each repeat's definition for `pub type Repeat = Kept;` (its docs kept) and drops its
 /// impls, in `mod types` or in `mod types::builder` alike.
-fn replace_with_aliases(items: &mut Vec<syn::Item>, aliases: &BTreeMap<String, String>) {
-    items.retain_mut(|item| {
-        let (name, docs) = match item {
-            syn::Item::Struct(s) => (s.ident.clone(), docs_of(&s.attrs)),
-            syn::Item::Enum(e) => (e.ident.clone(), docs_of(&e.attrs)),
-            syn::Item::Impl(imp) => {
-                return last_ident(&imp.self_ty).is_none_or(|n| !aliases.contains_key(&n));
-            }
-            _ => return true,
-        };
-        let Some(kept) = aliases.get(&name.to_string()) else {
-            return true;
-        };
-        let note = format!("Same shape as [`{kept}`].");
-        let separator = (!docs.is_empty()).then(|| quote::quote!(#[doc = ""]));
-        let kept = syn::Ident::new(kept, name.span());
-        *item = syn::parse_quote! {
-            #(#docs)*
-            #separator
-            #[doc = #note]
-            pub type #name = #kept;
-        };
-        true
-    });
+fn replace_with_aliases(
+    items: Vec<Vec<TokenTree>>,
+    aliases: &BTreeMap<String, String>,
+) -> Vec<Vec<TokenTree>> {
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let name = match item_kind(&item) {
+                ItemKind::NamedStruct(name) | ItemKind::Enum(name, _) => name,
+                ItemKind::Impl(name) => {
+                    return (!aliases.contains_key(&name)).then_some(item);
+                }
+                _ => return Some(item),
+            };
+            let Some(kept) = aliases.get(&name) else {
+                return Some(item);
+            };
+            let docs = doc_attributes(&item);
+            let separator = (!docs.is_empty()).then(|| quote::quote!(#[doc = ""]));
+            let note = format!("Same shape as [`{kept}`].");
+            let name = Ident::new(&name, Span::call_site());
+            let kept = Ident::new(kept, Span::call_site());
+            let alias = quote::quote! {
+                #(#docs)*
+                #separator
+                #[doc = #note]
+                pub type #name = #kept;
+            };
+            Some(alias.into_iter().collect())
+        })
+        .collect()
 }
 
-fn docs_of(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
-    attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .cloned()
-        .collect()
+/// The `#[doc = ...]` attributes at the head of an item.
+fn doc_attributes(item: &[TokenTree]) -> Vec<TokenStream> {
+    let mut docs = Vec::new();
+    let mut rest = item;
+    while let [hash @ TokenTree::Punct(p), group @ TokenTree::Group(g), tail @ ..] = rest {
+        if p.as_char() != '#' || g.delimiter() != Delimiter::Bracket {
+            break;
+        }
+        if is_doc(group) {
+            docs.push([hash.clone(), group.clone()].into_iter().collect());
+        }
+        rest = tail;
+    }
+    docs
 }

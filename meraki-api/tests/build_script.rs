@@ -50,8 +50,10 @@ fn struct_builders_are_kept_only_for_types_that_operation_builders_name() {
     "#
     .parse()
     .unwrap();
-    let (tokens, kept) = post_process::drop_unused_struct_builders(tokens);
-    assert_eq!(kept.into_iter().collect::<Vec<_>>(), ["CreateBody"]);
+    let (tokens, operation_builders) = post_process::route_json_decoding(tokens);
+    let kept = operation_builders.struct_builders;
+    assert_eq!(kept.iter().collect::<Vec<_>>(), ["CreateBody"]);
+    let tokens = post_process::drop_unused_struct_builders(tokens, &kept);
     let file: syn::File = syn::parse2(tokens).unwrap();
     let builders = post_process::module_items(types_module(&file), "builder").unwrap();
     let structs: Vec<String> = builders
@@ -89,12 +91,15 @@ fn operations_decode_json_with_the_crate_decoder() {
     "#
     .parse()
     .unwrap();
-    let text = post_process::route_json_decoding(tokens).to_string();
+    let (tokens, operation_builders) = post_process::route_json_decoding(tokens);
+    let text = tokens.to_string();
     assert!(
         text.contains("200u16 => crate :: decode :: response_value (response) . await"),
         "{text}"
     );
     assert!(text.contains("ResponseValue :: empty (response)"), "{text}");
+    // What the response types are reached from.
+    assert_eq!(operation_builders.output_names, ["types", "Thing"]);
     assert!(
         text.contains("Result < ResponseValue < types :: Thing >"),
         "{text}"
@@ -107,9 +112,14 @@ fn operations_decode_json_with_the_crate_decoder() {
 }
 
 fn merge(source: &str) -> (syn::File, BTreeMap<String, String>) {
-    let mut file: syn::File = syn::parse_str(source).unwrap();
-    let aliases = alias_repeated_types(&mut file);
-    (file, aliases)
+    let (file, merged) = merge_with_outputs(source, &[]);
+    (file, merged.aliases)
+}
+
+fn merge_with_outputs(source: &str, outputs: &[&str]) -> (syn::File, shared_types::Merged) {
+    let outputs: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+    let (tokens, merged) = alias_repeated_types(source.parse().unwrap(), &outputs);
+    (syn::parse2(tokens).unwrap(), merged)
 }
 
 fn types_module(file: &syn::File) -> &[syn::Item] {
@@ -342,4 +352,52 @@ fn generated_code_splits_into_the_types_module_and_the_rest_each_of_which_parses
         })
         .collect();
     assert_eq!(names, ["use", "use", "Client", "impl", "builder"]);
+}
+
+#[test]
+fn response_enums_merge_with_each_other_but_never_with_request_enums() {
+    let (file, merged) = merge_with_outputs(
+        r#"
+        pub mod types {
+            pub struct ListResponseItem {
+                pub state: Option<ListResponseItemState>,
+                pub detail: Option<Detail>,
+            }
+            pub struct Detail(pub Vec<DetailKind>);
+            pub enum DetailKind { Wide { status: OtherStatus } }
+            #[derive(Clone, Copy)]
+            pub enum ListResponseItemState { Active, Expired }
+            #[derive(Clone, Copy)]
+            pub enum OtherStatus { Active, Expired }
+            #[derive(Clone, Copy)]
+            pub enum ListState { Active, Expired }
+            #[derive(Clone, Copy)]
+            pub enum UpdateBodyState { Active, Expired }
+        }
+        "#,
+        &["Vec", "types", "ListResponseItem"],
+    );
+    // Reached through a field, a tuple struct and a struct variant.
+    for name in [
+        "ListResponseItem",
+        "ListResponseItemState",
+        "Detail",
+        "DetailKind",
+        "OtherStatus",
+    ] {
+        assert!(
+            merged.responses.contains(name),
+            "{name}: {:?}",
+            merged.responses
+        );
+    }
+    assert!(!merged.responses.contains("ListState"));
+    assert_eq!(
+        merged.aliases,
+        BTreeMap::from([
+            ("ListResponseItemState".to_owned(), "OtherStatus".to_owned()),
+            ("UpdateBodyState".to_owned(), "ListState".to_owned()),
+        ])
+    );
+    assert_eq!(aliases_in(types_module(&file)).len(), 2);
 }
