@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench -p meraki-api --bench runtime            # all three scenarios (about a minute)
 //! cargo bench -p meraki-api --bench runtime -- stream  # one scenario: throttle10, throttle5, stream
+//! cargo bench -p meraki-api --bench runtime -- stream decode transport  # streaming and its floors
 //! ```
 //!
 //! The server enforces an organization rate limit with a token bucket (burst = rate) and
@@ -262,6 +263,57 @@ fn stream() {
     drop(server_runtime);
 }
 
+/// The floors under `stream`: the same 100 pages fetched with a bare `reqwest::Client` (no
+/// auth, throttling, retries, redirects or paginator), read as bytes (`transport`), and also
+/// decoded into the same license type as the client does (`transport+decode`: `from_str`).
+fn transport(decode: bool) {
+    let name = if decode { "transport+decode" } else { "transport" };
+    let server_runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = server_runtime.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::method("GET"))
+            .respond_with(LicensePages {
+                pages: 100,
+                per_page: 1000,
+            })
+            .mount(&server)
+            .await;
+        server
+    });
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cpu_before = thread_cpu();
+    let count = client_runtime.block_on(async {
+        type License = meraki_api::types::GetOrganizationLicensesResponseItem;
+        let http = reqwest::Client::new();
+        let mut count = 0u64;
+        for page in 0..100 {
+            let url = format!(
+                "{}/api/v1/organizations/{ORG}/licenses?perPage=1000&startingAfter=p{page}",
+                server.uri()
+            );
+            let body = http.get(url).send().await.unwrap().bytes().await.unwrap();
+            count += if decode {
+                let text = std::str::from_utf8(&body).unwrap();
+                let licenses: Vec<License> = serde_json::from_str(text).unwrap();
+                licenses.iter().filter(|l| l.id.is_some()).count() as u64
+            } else {
+                body.len() as u64
+            };
+        }
+        count
+    });
+    let cpu = thread_cpu() - cpu_before;
+    let what = if decode { "licenses" } else { "bytes" };
+    println!(
+        "{name}: {count} {what} in 100 pages with a bare reqwest client: client CPU {:.3} s",
+        cpu.as_secs_f64()
+    );
+    drop(server_runtime);
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -273,6 +325,10 @@ fn main() {
     }
     if wanted("decode") {
         decode();
+    }
+    if wanted("transport") {
+        transport(false);
+        transport(true);
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     if wanted("throttle10") {
