@@ -267,7 +267,11 @@ fn stream() {
 /// auth, throttling, retries, redirects or paginator), read as bytes (`transport`), and also
 /// decoded into the same license type as the client does (`transport+decode`: `from_str`).
 fn transport(decode: bool) {
-    let name = if decode { "transport+decode" } else { "transport" };
+    let name = if decode {
+        "transport+decode"
+    } else {
+        "transport"
+    };
     let server_runtime = tokio::runtime::Runtime::new().unwrap();
     let server = server_runtime.block_on(async {
         let server = MockServer::start().await;

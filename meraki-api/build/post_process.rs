@@ -56,7 +56,7 @@ pub(crate) fn route_json_decoding(tokens: TokenStream) -> (TokenStream, Operatio
 }
 
 fn walk_operation_builders(
-    tokens: Vec<TokenTree>,
+    mut tokens: Vec<TokenTree>,
     found: &mut OperationBuilders,
 ) -> Vec<TokenTree> {
     let is_punct = |t: &TokenTree, c: char| matches!(t, TokenTree::Punct(p) if p.as_char() == c);
@@ -64,26 +64,30 @@ fn walk_operation_builders(
     let mut out = Vec::with_capacity(tokens.len());
     let mut i = 0;
     while i < tokens.len() {
-        let rest = &tokens[i + 1..];
-        match &tokens[i] {
-            TokenTree::Group(group) => {
-                let inner = walk_operation_builders(group.stream().into_iter().collect(), found);
-                let mut replaced = Group::new(group.delimiter(), inner.into_iter().collect());
-                replaced.set_span(group.span());
+        let (current, rest) = tokens[i..].split_first_mut().expect("i < len");
+        match current {
+            TokenTree::Group(_) => {
+                let TokenTree::Group(group) = std::mem::replace(current, placeholder()) else {
+                    unreachable!("matched a group");
+                };
+                let (delimiter, span, inner) = into_parts(group);
+                let inner = walk_operation_builders(inner, found);
+                let mut replaced = Group::new(delimiter, inner.into_iter().collect());
+                replaced.set_span(span);
                 out.push(TokenTree::Group(replaced));
             }
             TokenTree::Ident(ident) if ident == "types" => {
-                if let [c1, c2, builder, c3, c4, TokenTree::Ident(name), ..] = rest {
+                if let [c1, c2, builder, c3, c4, TokenTree::Ident(name), ..] = &rest[..] {
                     if [c1, c2, c3, c4].into_iter().all(|c| is_punct(c, ':'))
                         && is_ident(builder, "builder")
                     {
                         found.struct_builders.insert(name.to_string());
                     }
                 }
-                out.push(tokens[i].clone());
+                out.push(current.clone());
             }
             TokenTree::Ident(ident) if ident == "ResponseValue" => {
-                if let [a, b, f, ..] = rest {
+                if let [a, b, f, ..] = &rest[..] {
                     if is_punct(a, ':') && is_punct(b, ':') && is_ident(f, "from_response") {
                         out.extend(quote::quote!(crate::decode::response_value));
                         i += 4;
@@ -91,7 +95,7 @@ fn walk_operation_builders(
                     }
                 }
                 response_value_idents(rest, &mut found.output_names);
-                out.push(tokens[i].clone());
+                out.push(current.clone());
             }
             other => out.push(other.clone()),
         }
@@ -165,13 +169,28 @@ pub(crate) fn map_module_body(
     let Some(at) = module_position(&tokens, name) else {
         return tokens;
     };
-    if let TokenTree::Group(group) = &tokens[at + 2] {
-        let body = f(group.stream().into_iter().collect());
-        let mut replaced = Group::new(group.delimiter(), body.into_iter().collect());
-        replaced.set_span(group.span());
-        tokens[at + 2] = TokenTree::Group(replaced);
-    }
+    let TokenTree::Group(group) = std::mem::replace(&mut tokens[at + 2], placeholder()) else {
+        unreachable!("module_position found a group here");
+    };
+    let (delimiter, span, body) = into_parts(group);
+    let mut replaced = Group::new(delimiter, f(body).into_iter().collect());
+    replaced.set_span(span);
+    tokens[at + 2] = TokenTree::Group(replaced);
     tokens
+}
+
+/// A group's delimiter, span and tokens. The group goes first, so that its tokens, no longer
+/// shared, are moved out rather than copied (proc-macro2 copies a shared token list).
+pub(crate) fn into_parts(group: Group) -> (Delimiter, proc_macro2::Span, Vec<TokenTree>) {
+    let (delimiter, span) = (group.delimiter(), group.span());
+    let stream = group.stream();
+    drop(group);
+    (delimiter, span, stream.into_iter().collect())
+}
+
+/// Stands in for a token taken out of a list for a moment.
+fn placeholder() -> TokenTree {
+    TokenTree::Punct(proc_macro2::Punct::new(';', proc_macro2::Spacing::Alone))
 }
 
 /// Where `mod <name> {` starts.

@@ -41,14 +41,20 @@ pub(crate) fn alias_repeated_types(
     tokens: TokenStream,
     output_names: &[String],
 ) -> (TokenStream, Merged) {
-    let top: Vec<TokenTree> = tokens.into_iter().collect();
-    let Some(types) = module_body(&top, "types") else {
-        let merged = Merged {
-            aliases: BTreeMap::new(),
-            responses: BTreeSet::new(),
-        };
-        return (top.into_iter().collect(), merged);
+    let mut merged = Merged {
+        aliases: BTreeMap::new(),
+        responses: BTreeSet::new(),
     };
+    let top = map_module_body(tokens.into_iter().collect(), "types", |types| {
+        let (types, found) = merge_module(types, output_names);
+        merged = found;
+        types
+    });
+    (top.into_iter().collect(), merged)
+}
+
+/// [`alias_repeated_types`] on the body of `mod types`.
+fn merge_module(types: Vec<TokenTree>, output_names: &[String]) -> (Vec<TokenTree>, Merged) {
     let types = split_items(types);
     let responses = reachable_types(&types, output_names);
     let builders = module_body_of_items(&types, "builder")
@@ -87,21 +93,22 @@ pub(crate) fn alias_repeated_types(
         })
         .collect();
     let aliases = merge_identical(&candidates, &shapes);
-    if aliases.is_empty() {
-        let merged = Merged { aliases, responses };
-        return (top.into_iter().collect(), merged);
-    }
-    let top = map_module_body(top, "types", |_| {
-        let types = replace_with_aliases(types, &aliases);
-        let types: Vec<TokenTree> = types.into_iter().flatten().collect();
+    drop((definitions, builder_definitions));
+    let types: Vec<TokenTree> = if aliases.is_empty() {
+        types.into_iter().flatten().collect()
+    } else {
+        let types: Vec<TokenTree> = replace_with_aliases(types, &aliases)
+            .into_iter()
+            .flatten()
+            .collect();
         map_module_body(types, "builder", |_| {
             replace_with_aliases(builders, &aliases)
                 .into_iter()
                 .flatten()
                 .collect()
         })
-    });
-    (top.into_iter().collect(), Merged { aliases, responses })
+    };
+    (types, Merged { aliases, responses })
 }
 
 /// The types reachable from `roots` through the types of struct fields and enum variants.
