@@ -11,7 +11,6 @@
 //! are token for token the same, doc comments aside and each mentioned type read as the type it
 //! is an alias of. Merging starts from no aliases and repeats until nothing changes, so only
 //! types proven identical are ever merged.
-
 //!
 //! This runs on progenitor's tokens, before they are parsed: the repeats are never parsed,
 //! post-processed or formatted, which is most of what merging saves the build script.
@@ -93,7 +92,6 @@ fn merge_module(types: Vec<TokenTree>, output_names: &[String]) -> (Vec<TokenTre
         })
         .collect();
     let aliases = merge_identical(&candidates, &shapes);
-    drop((definitions, builder_definitions));
     let types: Vec<TokenTree> = if aliases.is_empty() {
         types.into_iter().flatten().collect()
     } else {
