@@ -204,6 +204,16 @@ fn thread_cpu() -> Duration {
     Duration::from_nanos(ns)
 }
 
+/// Minor page faults of the calling thread so far (fresh memory touched for the first time).
+fn thread_minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(7))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -213,8 +223,33 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-fn stream() {
-    // The server gets its own runtime and threads, so the client's thread time is its own.
+/// What an expiry report needs of a license (`items_as` projection).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LicenseExpiry {
+    id: String,
+    state: Option<String>,
+    expiration_date: Option<String>,
+}
+
+/// How scenario 3 decodes each license.
+#[derive(Clone, Copy)]
+enum Decoded {
+    /// The generated type, every field (`items()`).
+    Generated,
+    /// Three fields (`items_as::<LicenseExpiry>()`).
+    Projection,
+    /// Nothing: each item parsed and skipped (`items_as::<IgnoredAny>()`), the client's floor.
+    ParseOnly,
+}
+
+/// Scenario 3: stream 100,000 licenses.
+fn stream(decoded: Decoded) {
+    let name = match decoded {
+        Decoded::Generated => "stream",
+        Decoded::Projection => "stream (projection)",
+        Decoded::ParseOnly => "stream (parse only)",
+    };
     let server_runtime = tokio::runtime::Runtime::new().unwrap();
     let server = server_runtime.block_on(async {
         let server = MockServer::start().await;
@@ -232,6 +267,7 @@ fn stream() {
         .build()
         .unwrap();
     let rss_before = peak_rss_mb();
+    let faults_before = thread_minor_faults();
     let cpu_before = thread_cpu();
     let started = Instant::now();
     let count = client_runtime.block_on(async {
@@ -240,21 +276,42 @@ fn stream() {
             .base_url(format!("{}/api/v1", server.uri()))
             .build()
             .unwrap();
-        let mut items = client
+        let paginator = client
             .get_organization_licenses()
             .organization_id(ORG)
             .per_page(1000)
-            .into_paginator()
-            .items();
+            .into_paginator();
         let mut count = 0u64;
-        while let Some(license) = items.try_next().await.unwrap() {
-            count += u64::from(license.id.is_some());
+        match decoded {
+            Decoded::Generated => {
+                let mut items = paginator.items();
+                while let Some(license) = items.try_next().await.unwrap() {
+                    count += u64::from(license.id.is_some());
+                }
+            }
+            Decoded::Projection => {
+                let mut items = paginator.items_as::<LicenseExpiry>();
+                while let Some(license) = items.try_next().await.unwrap() {
+                    count += u64::from(
+                        !license.id.is_empty()
+                            && license.state.is_some()
+                            && license.expiration_date.is_some(),
+                    );
+                }
+            }
+            Decoded::ParseOnly => {
+                let mut items = paginator.items_as::<serde::de::IgnoredAny>();
+                while items.try_next().await.unwrap().is_some() {
+                    count += 1;
+                }
+            }
         }
         count
     });
     let cpu = thread_cpu() - cpu_before;
+    let faults = thread_minor_faults() - faults_before;
     println!(
-        "stream: {count} licenses in 100 pages: wall {:.2} s, client CPU {:.3} s, peak RSS {:.1} MB (process, in-process server included; {:.1} MB before streaming)",
+        "{name}: {count} licenses in 100 pages: wall {:.2} s, client CPU {:.3} s, {faults} page faults, peak RSS {:.1} MB (process, in-process server included; {:.1} MB before streaming)",
         started.elapsed().as_secs_f64(),
         cpu.as_secs_f64(),
         peak_rss_mb(),
@@ -325,7 +382,9 @@ fn main() {
         .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     if wanted("stream") {
-        stream();
+        stream(Decoded::Generated);
+        stream(Decoded::Projection);
+        stream(Decoded::ParseOnly);
     }
     if wanted("decode") {
         decode();

@@ -99,6 +99,23 @@ pub trait Operation<'a>: Sized + Send + 'a {
 /// The success body as JSON, for fields the spec does not describe (yet).
 pub type RawJson = serde_json::Value;
 
+/// Sends the request like [`Operation::call`] (same throttling, retries, redirects and errors)
+/// but leaves the success body undecoded, for callers that decode it into a type of their own.
+pub(crate) async fn call_undecoded<'a, O: Operation<'a>>(
+    operation: O,
+) -> Result<crate::decode::UndecodedBody, Error> {
+    ATTEMPTS
+        .scope(std::cell::Cell::new(0), async move {
+            let result = crate::decode::undecoded(operation.send_raw()).await;
+            let attempts = ATTEMPTS.with(|a| a.get());
+            match result {
+                Ok(body) => Ok(body),
+                Err(e) => Err(convert_error::<O::Output, _>(O::SPEC, e, attempts).await),
+            }
+        })
+        .await
+}
+
 /// Turns progenitor's error into ours, reading the body of an unexpected response.
 async fn convert_error<T: DeserializeOwned, E>(
     spec: &'static OperationSpec,

@@ -18,16 +18,19 @@
 //! ```
 
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::marker::PhantomData;
 
 use futures_core::Stream;
 use progenitor_client::ClientInfo as _;
-use reqwest::header::LINK;
+use reqwest::header::{HeaderMap, LINK};
 use reqwest::Url;
-use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::Error;
 use crate::link::{find_rel, parse_link_header};
-use crate::operation::{Operation, RawJson};
+use crate::operation::{call_undecoded, Operation, RawJson};
 
 /// An operation whose results come in pages (generated for every operation with
 /// `startingAfter` and `endingBefore` parameters).
@@ -192,7 +195,66 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
     where
         <O::Output as PageBody>::Item: Send,
     {
-        let state = PageState {
+        self.page_stream::<AsGenerated>()
+    }
+
+    /// A stream of items, page after page.
+    pub fn items(
+        self,
+    ) -> impl Stream<Item = Result<<O::Output as PageBody>::Item, Error>> + Send + Unpin + 'a
+    where
+        <O::Output as PageBody>::Item: Send,
+    {
+        flatten(self.page_stream::<AsGenerated>())
+    }
+
+    /// A stream of whole pages whose items are decoded as `T` instead of the generated type:
+    /// a struct of only the fields you need (decoding is most of the client's CPU time when
+    /// streaming, and fields you leave out are skipped, not built), or
+    /// `Box<serde_json::value::RawValue>` (serde_json's `raw_value` feature) to pass items on
+    /// as the API sent them. Works for array pages and `items`/`meta` pages alike; a page that
+    /// is one object is one item. Same requests, `Link` checks, limits and errors as
+    /// [`Paginator::pages`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: meraki_api::Client) -> Result<(), meraki_api::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use meraki_api::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// #[serde(rename_all = "camelCase")]
+    /// struct Expiry {
+    ///     id: String,
+    ///     expiration_date: Option<String>,
+    /// }
+    ///
+    /// let mut licenses = client
+    ///     .get_organization_licenses()
+    ///     .organization_id("123456")
+    ///     .into_paginator()
+    ///     .items_as::<Expiry>();
+    /// while let Some(license) = licenses.try_next().await? {
+    ///     println!("{} {:?}", license.id, license.expiration_date);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pages_as<T: DeserializeOwned + Send + 'a>(
+        self,
+    ) -> impl Stream<Item = Result<Page<T>, Error>> + Send + Unpin + 'a {
+        self.page_stream::<As<T>>()
+    }
+
+    /// A stream of items decoded as `T`, page after page (see [`Paginator::pages_as`]).
+    pub fn items_as<T: DeserializeOwned + Send + 'a>(
+        self,
+    ) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'a {
+        flatten(self.page_stream::<As<T>>())
+    }
+
+    fn page_stream<D: PageDecoder<'a, O> + 'a>(
+        self,
+    ) -> impl Stream<Item = Result<Page<D::Item>, Error>> + Send + Unpin + 'a {
+        let state = PageState::<O, D> {
             next: Some(self.template.clone()),
             template: self.template,
             direction: self.direction,
@@ -202,6 +264,7 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
             pages: 0,
             seen_cursors: HashSet::new(),
             pending_error: None,
+            decoder: PhantomData,
         };
         Box::pin(futures_util::stream::unfold(
             state,
@@ -223,33 +286,184 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
             },
         ))
     }
+}
 
-    /// A stream of items, page after page.
-    pub fn items(
-        self,
-    ) -> impl Stream<Item = Result<<O::Output as PageBody>::Item, Error>> + Send + Unpin + 'a
-    where
-        <O::Output as PageBody>::Item: Send,
-    {
-        let pages = self.pages();
-        Box::pin(futures_util::stream::unfold(
-            (pages, VecDeque::new()),
-            |(mut pages, mut buffered)| async move {
-                loop {
-                    if let Some(item) = buffered.pop_front() {
-                        return Some((Ok(item), (pages, buffered)));
-                    }
-                    match futures_util::StreamExt::next(&mut pages).await? {
-                        Ok(page) => buffered = VecDeque::from(page.items),
-                        Err(e) => return Some((Err(e), (pages, buffered))),
-                    }
+/// The items of a stream of pages, one at a time.
+fn flatten<'a, T: Send + 'a>(
+    pages: impl Stream<Item = Result<Page<T>, Error>> + Send + Unpin + 'a,
+) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'a {
+    Box::pin(futures_util::stream::unfold(
+        (pages, VecDeque::new()),
+        |(mut pages, mut buffered)| async move {
+            loop {
+                if let Some(item) = buffered.pop_front() {
+                    return Some((Ok(item), (pages, buffered)));
                 }
-            },
-        ))
+                match futures_util::StreamExt::next(&mut pages).await? {
+                    Ok(page) => buffered = VecDeque::from(page.items),
+                    Err(e) => return Some((Err(e), (pages, buffered))),
+                }
+            }
+        },
+    ))
+}
+
+/// One page as fetched, before the paginator applies its limits and follows its `Link`.
+struct Fetched<T> {
+    links: PageLinks,
+    items: Vec<T>,
+    counts: Option<ItemCounts>,
+    raw: Option<RawJson>,
+}
+
+/// How a page's body becomes items.
+trait PageDecoder<'a, O: Paginate<'a>> {
+    type Item: Send + 'a;
+    fn fetch(
+        request: O,
+        raw_json: bool,
+    ) -> impl Future<Output = Result<Fetched<Self::Item>, Error>> + Send + 'a;
+}
+
+/// Items as the operation's generated type.
+struct AsGenerated;
+
+impl<'a, O: Paginate<'a>> PageDecoder<'a, O> for AsGenerated
+where
+    <O::Output as PageBody>::Item: Send + 'a,
+{
+    type Item = <O::Output as PageBody>::Item;
+
+    async fn fetch(request: O, raw_json: bool) -> Result<Fetched<Self::Item>, Error> {
+        // `call` reports failures exactly as a single call would.
+        let (response, raw) = if raw_json {
+            let (response, raw) = request.call_with_json().await?;
+            (response, Some(raw))
+        } else {
+            (request.call().await?, None)
+        };
+        let links = page_links(response.headers());
+        let (items, counts) = response.into_inner().into_parts();
+        Ok(Fetched {
+            links,
+            items,
+            counts,
+            raw,
+        })
     }
 }
 
-struct PageState<O> {
+/// Items as the caller's own type.
+struct As<T>(PhantomData<fn() -> T>);
+
+impl<'a, O: Paginate<'a>, T: DeserializeOwned + Send + 'a> PageDecoder<'a, O> for As<T> {
+    type Item = T;
+
+    async fn fetch(request: O, raw_json: bool) -> Result<Fetched<T>, Error> {
+        let response = call_undecoded(request).await?;
+        let links = page_links(&response.headers);
+        let body = &response.body;
+        let (items, counts) = decode_page::<T>(body).map_err(|e| {
+            Error::Decode(crate::error::decode_error::<ItemsOf<T>>(
+                O::SPEC.operation_id,
+                body,
+                &e,
+            ))
+        })?;
+        let raw = raw_json.then(|| serde_json::from_slice(body).unwrap_or(RawJson::Null));
+        crate::decode::keep_spare(response.body);
+        Ok(Fetched {
+            links,
+            items,
+            counts,
+            raw,
+        })
+    }
+}
+
+fn page_links(headers: &HeaderMap) -> PageLinks {
+    let links = headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_link_header)
+        .collect::<Vec<_>>();
+    PageLinks {
+        first: find_rel(&links, "first").map(str::to_owned),
+        prev: find_rel(&links, "prev").map(str::to_owned),
+        next: find_rel(&links, "next").map(str::to_owned),
+        last: find_rel(&links, "last").map(str::to_owned),
+    }
+}
+
+/// A page body's items as `T`: a JSON array, the `items` of an object (with `meta`'s counts),
+/// or, for any other object, the object itself as the one item. An empty body has no items.
+fn decode_page<T: DeserializeOwned>(
+    body: &[u8],
+) -> serde_json::Result<(Vec<T>, Option<ItemCounts>)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok((Vec::new(), None));
+    }
+    // Checked as UTF-8 once, as `decode::response_value` does; serde_json reports bad bytes.
+    let page: ItemsOf<T> = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text)?,
+        Err(_) => serde_json::from_slice(body)?,
+    };
+    match page {
+        ItemsOf::Items(items, counts) => Ok((items, counts)),
+        ItemsOf::NotAList => Ok((vec![serde_json::from_slice(body)?], None)),
+    }
+}
+
+/// What [`decode_page`] reads in one pass.
+enum ItemsOf<T> {
+    Items(Vec<T>, Option<ItemCounts>),
+    /// An object without `items`: the whole body is one item.
+    NotAList,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ItemsOf<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PageVisitor<T>(PhantomData<fn() -> T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for PageVisitor<T> {
+            type Value = ItemsOf<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON array or object")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(ItemsOf::Items(items, None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let (mut items, mut counts) = (None, None);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "items" => items = Some(map.next_value()?),
+                        "meta" => {
+                            let meta: serde_json::Value = map.next_value()?;
+                            counts = ItemCounts::from_meta(&meta);
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(items.map_or(ItemsOf::NotAList, |items| ItemsOf::Items(items, counts)))
+            }
+        }
+
+        deserializer.deserialize_any(PageVisitor(PhantomData))
+    }
+}
+
+struct PageState<O, D> {
     template: O,
     next: Option<O>,
     direction: Direction,
@@ -259,9 +473,10 @@ struct PageState<O> {
     pages: usize,
     seen_cursors: HashSet<String>,
     pending_error: Option<Error>,
+    decoder: PhantomData<fn() -> D>,
 }
 
-impl<'a, O: Paginate<'a>> PageState<O> {
+impl<'a, O: Paginate<'a>, D: PageDecoder<'a, O>> PageState<O, D> {
     /// The cursor to send next for a `Link` target, if it is safe to follow.
     fn follow(
         &mut self,
@@ -289,30 +504,15 @@ impl<'a, O: Paginate<'a>> PageState<O> {
         Ok(cursor)
     }
 
-    async fn fetch(&mut self, request: O) -> Result<Page<<O::Output as PageBody>::Item>, Error> {
+    async fn fetch(&mut self, request: O) -> Result<Page<D::Item>, Error> {
         let client = request.client();
         let spec = O::SPEC;
-        // `call` reports failures exactly as a single call would.
-        let (response, raw) = if self.raw_json {
-            let (response, raw) = request.call_with_json().await?;
-            (response, Some(raw))
-        } else {
-            (request.call().await?, None)
-        };
-        let links = response
-            .headers()
-            .get_all(LINK)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(parse_link_header)
-            .collect::<Vec<_>>();
-        let links = PageLinks {
-            first: find_rel(&links, "first").map(str::to_owned),
-            prev: find_rel(&links, "prev").map(str::to_owned),
-            next: find_rel(&links, "next").map(str::to_owned),
-            last: find_rel(&links, "last").map(str::to_owned),
-        };
-        let (mut items, counts) = response.into_inner().into_parts();
+        let Fetched {
+            links,
+            mut items,
+            counts,
+            raw,
+        } = D::fetch(request, self.raw_json).await?;
         self.pages += 1;
         if let Some(left) = &mut self.items_left {
             items.truncate(*left);
@@ -348,5 +548,58 @@ impl<'a, O: Paginate<'a>> PageState<O> {
             number: self.pages,
             raw,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Named {
+        name: String,
+    }
+
+    fn names(body: &str) -> (Vec<String>, Option<ItemCounts>) {
+        let (items, counts) = decode_page::<Named>(body.as_bytes()).unwrap();
+        (items.into_iter().map(|n| n.name).collect(), counts)
+    }
+
+    #[test]
+    fn pages_of_every_shape_decode_into_the_callers_type() {
+        assert_eq!(
+            names(r#"[{"name":"a","extra":[1,{"x":null}]},{"name":"b"}]"#),
+            (vec!["a".into(), "b".into()], None)
+        );
+        assert_eq!(
+            names(
+                r#"{"meta":{"counts":{"items":{"total":5,"remaining":3}}},"items":[{"name":"a"}],"other":{}}"#
+            ),
+            (
+                vec!["a".into()],
+                Some(ItemCounts {
+                    total: Some(5),
+                    remaining: Some(3)
+                })
+            )
+        );
+        // An object without `items` is the page's one item.
+        assert_eq!(names(r#"{"name":"whole"}"#), (vec!["whole".into()], None));
+        assert_eq!(names(" \n"), (vec![], None));
+        assert_eq!(names("[]"), (vec![], None));
+    }
+
+    #[test]
+    fn malformed_pages_are_errors_not_panics() {
+        for body in [
+            "[{\"name\":1}]",
+            "{\"items\":{}}",
+            "\"text\"",
+            "[{\"name\":\"a\"}",
+            "\u{0}",
+        ] {
+            assert!(decode_page::<Named>(body.as_bytes()).is_err(), "{body}");
+        }
+        assert!(decode_page::<Named>(&[b'[', 0xff, b']']).is_err());
     }
 }

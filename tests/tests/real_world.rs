@@ -331,3 +331,52 @@ async fn fields_the_spec_lacks_are_reachable_as_raw_json() {
     }
     server.verify().await;
 }
+
+#[tokio::test]
+async fn items_decode_into_a_type_of_the_callers_choosing() {
+    /// Only what a data-cap report needs.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ProfileName {
+        profile_id: String,
+        name: Option<String>,
+    }
+    // Walked twice: as the generated type, then as the projection.
+    let server = ReplayServer::start(
+        &fixtures(&["cellular_profiles/page1", "cellular_profiles/page2"]),
+        Some(2),
+    )
+    .await;
+    let client = server.client();
+    let typed: Vec<_> = futures_util::TryStreamExt::try_collect(
+        client
+            .get_organization_devices_cellular_data_profiles()
+            .organization_id(ORG)
+            .per_page(3)
+            .into_paginator()
+            .items(),
+    )
+    .await
+    .unwrap();
+    let pages: Vec<_> = futures_util::TryStreamExt::try_collect(
+        client
+            .get_organization_devices_cellular_data_profiles()
+            .organization_id(ORG)
+            .per_page(3)
+            .into_paginator()
+            .pages_as::<ProfileName>(),
+    )
+    .await
+    .unwrap();
+    // The same items/meta pages, counts and links as the generated type gives.
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[0].counts.and_then(|c| c.remaining), Some(2));
+    assert!(pages[0].links.next.is_some());
+    let projected: Vec<&ProfileName> = pages.iter().flat_map(|p| &p.items).collect();
+    assert_eq!(projected.len(), typed.len());
+    for (projection, full) in projected.iter().zip(&typed) {
+        assert_eq!(Some(&projection.profile_id), full.profile_id.as_ref());
+        assert_eq!(projection.name, full.name);
+    }
+    server.verify().await;
+}

@@ -371,6 +371,82 @@ async fn looping_or_foreign_links_end_the_stream_with_an_error() {
     assert!(err.to_string().contains("evil.example.com"), "{err}");
 }
 
+/// A projection of a license: only its id.
+#[derive(Debug, serde::Deserialize)]
+struct LicenseId {
+    id: String,
+}
+
+#[tokio::test]
+async fn projected_items_get_the_same_retries_links_and_caps() {
+    let server = MockServer::start().await;
+    Mock::given(path(LICENSES))
+        .and(query_param_is_missing("startingAfter"))
+        .respond_with(page(&["1", "2", "3"], Some(&next_link("3"))))
+        .mount(&server)
+        .await;
+    answer_first(
+        &server,
+        1,
+        1,
+        ResponseTemplate::new(429).insert_header("retry-after", "0"),
+    )
+    .await;
+    Mock::given(path(LICENSES))
+        .and(query_param("startingAfter", "3"))
+        .respond_with(page(&["4", "5", "6"], Some(&next_link("6"))))
+        .mount(&server)
+        .await;
+    Mock::given(path(LICENSES))
+        .and(query_param("startingAfter", "6"))
+        .respond_with(page(&[], Some(&next_link("9"))))
+        .mount(&server)
+        .await;
+    let client = client_for(&server.uri(), fast_retries(3));
+    let paginator = client
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .per_page(3)
+        .into_paginator();
+    let ids: Vec<String> = paginator
+        .clone()
+        .items_as::<LicenseId>()
+        .map_ok(|l| l.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+    let capped: Vec<LicenseId> = paginator
+        .max_items(4)
+        .items_as()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(capped.len(), 4);
+    // First walk: 429 then three pages; second walk: two pages.
+    assert_eq!(server.received_requests().await.unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn a_projection_that_does_not_fit_is_a_decode_error_naming_the_item() {
+    let server =
+        answering(ResponseTemplate::new(200).set_body_json(json!([{"id": "1"}, {"id": 2}]))).await;
+    let client = client_for(&server.uri(), fast_retries(1));
+    let err = client
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .into_paginator()
+        .items_as::<LicenseId>()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(decode.path, "[1].id", "{err}");
+    assert_eq!(decode.operation, "getOrganizationLicenses");
+}
+
 #[tokio::test]
 async fn paginators_stop_at_page_and_item_caps() {
     let server = MockServer::start().await;
