@@ -243,13 +243,9 @@ enum Decoded {
     ParseOnly,
 }
 
-/// Scenario 3: stream 100,000 licenses.
-fn stream(decoded: Decoded) {
-    let name = match decoded {
-        Decoded::Generated => "stream",
-        Decoded::Projection => "stream (projection)",
-        Decoded::ParseOnly => "stream (parse only)",
-    };
+/// A server of 100 pages of 1,000 licenses on its own runtime and threads, and a
+/// single-threaded runtime for the client, so that the client's thread time is its own.
+fn license_server() -> (tokio::runtime::Runtime, MockServer, tokio::runtime::Runtime) {
     let server_runtime = tokio::runtime::Runtime::new().unwrap();
     let server = server_runtime.block_on(async {
         let server = MockServer::start().await;
@@ -266,6 +262,17 @@ fn stream(decoded: Decoded) {
         .enable_all()
         .build()
         .unwrap();
+    (server_runtime, server, client_runtime)
+}
+
+/// Scenario 3: stream 100,000 licenses.
+fn stream(decoded: Decoded) {
+    let name = match decoded {
+        Decoded::Generated => "stream",
+        Decoded::Projection => "stream (projection)",
+        Decoded::ParseOnly => "stream (parse only)",
+    };
+    let (server_runtime, server, client_runtime) = license_server();
     let rss_before = peak_rss_mb();
     let faults_before = thread_minor_faults();
     let cpu_before = thread_cpu();
@@ -329,22 +336,7 @@ fn transport(decode: bool) {
     } else {
         "transport"
     };
-    let server_runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = server_runtime.block_on(async {
-        let server = MockServer::start().await;
-        Mock::given(wiremock::matchers::method("GET"))
-            .respond_with(LicensePages {
-                pages: 100,
-                per_page: 1000,
-            })
-            .mount(&server)
-            .await;
-        server
-    });
-    let client_runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (server_runtime, server, client_runtime) = license_server();
     let cpu_before = thread_cpu();
     let count = client_runtime.block_on(async {
         type License = meraki_api::types::GetOrganizationLicensesResponseItem;

@@ -348,26 +348,20 @@ async fn items_decode_into_a_type_of_the_callers_choosing() {
     )
     .await;
     let client = server.client();
-    let typed: Vec<_> = futures_util::TryStreamExt::try_collect(
+    let paginator = || {
         client
             .get_organization_devices_cellular_data_profiles()
             .organization_id(ORG)
             .per_page(3)
             .into_paginator()
-            .items(),
-    )
-    .await
-    .unwrap();
-    let pages: Vec<_> = futures_util::TryStreamExt::try_collect(
-        client
-            .get_organization_devices_cellular_data_profiles()
-            .organization_id(ORG)
-            .per_page(3)
-            .into_paginator()
-            .pages_as::<ProfileName>(),
-    )
-    .await
-    .unwrap();
+    };
+    let typed: Vec<_> = futures_util::TryStreamExt::try_collect(paginator().items())
+        .await
+        .unwrap();
+    let pages: Vec<_> =
+        futures_util::TryStreamExt::try_collect(paginator().pages_as::<ProfileName>())
+            .await
+            .unwrap();
     // The same items/meta pages, counts and links as the generated type gives.
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0].counts.and_then(|c| c.remaining), Some(2));

@@ -281,32 +281,41 @@ async fn collect_ids(client: &Client) -> Result<Vec<String>, Error> {
         .await
 }
 
+/// Licenses 1-3 and 4-6 on two pages, then an empty page that still offers a next link (the
+/// walk ends there). With `expect`, the first and last pages must be asked for that often.
+async fn mount_licenses_1_to_6(server: &MockServer, expect: Option<u64>) {
+    let expecting = |mock: wiremock::MockBuilder, template| match expect {
+        Some(times) => mock.respond_with(template).expect(times),
+        None => mock.respond_with(template),
+    };
+    expecting(
+        Mock::given(path(LICENSES)).and(query_param_is_missing("startingAfter")),
+        page(&["1", "2", "3"], Some(&next_link("3"))),
+    )
+    .mount(server)
+    .await;
+    Mock::given(path(LICENSES))
+        .and(query_param("startingAfter", "3"))
+        .respond_with(page(&["4", "5", "6"], Some(&next_link("6"))))
+        .mount(server)
+        .await;
+    expecting(
+        Mock::given(path(LICENSES)).and(query_param("startingAfter", "6")),
+        page(&[], Some(&next_link("9"))),
+    )
+    .mount(server)
+    .await;
+}
+
 #[tokio::test]
 async fn pagination_survives_retries_without_loss_or_duplicates() {
     let server = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .and(query_param_is_missing("startingAfter"))
-        .respond_with(page(&["1", "2", "3"], Some(&next_link("3"))))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_licenses_1_to_6(&server, Some(1)).await;
     Mock::given(path(LICENSES))
         .and(query_param("startingAfter", "3"))
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(LICENSES))
-        .and(query_param("startingAfter", "3"))
-        .respond_with(page(&["4", "5", "6"], Some(&next_link("6"))))
-        .mount(&server)
-        .await;
-    // The last page is empty yet still offers a next link: the walk ends there.
-    Mock::given(path(LICENSES))
-        .and(query_param("startingAfter", "6"))
-        .respond_with(page(&[], Some(&next_link("9"))))
-        .expect(1)
         .mount(&server)
         .await;
     let client = client_for(&server.uri(), fast_retries(3));
@@ -380,11 +389,7 @@ struct LicenseId {
 #[tokio::test]
 async fn projected_items_get_the_same_retries_links_and_caps() {
     let server = MockServer::start().await;
-    Mock::given(path(LICENSES))
-        .and(query_param_is_missing("startingAfter"))
-        .respond_with(page(&["1", "2", "3"], Some(&next_link("3"))))
-        .mount(&server)
-        .await;
+    mount_licenses_1_to_6(&server, None).await;
     answer_first(
         &server,
         1,
@@ -392,16 +397,6 @@ async fn projected_items_get_the_same_retries_links_and_caps() {
         ResponseTemplate::new(429).insert_header("retry-after", "0"),
     )
     .await;
-    Mock::given(path(LICENSES))
-        .and(query_param("startingAfter", "3"))
-        .respond_with(page(&["4", "5", "6"], Some(&next_link("6"))))
-        .mount(&server)
-        .await;
-    Mock::given(path(LICENSES))
-        .and(query_param("startingAfter", "6"))
-        .respond_with(page(&[], Some(&next_link("9"))))
-        .mount(&server)
-        .await;
     let client = client_for(&server.uri(), fast_retries(3));
     let paginator = client
         .get_organization_licenses()
