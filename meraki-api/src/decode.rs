@@ -4,7 +4,9 @@
 //! `ResponseValue::from_response` (the build script routes them here). Same results and errors,
 //! except that an empty body reads as `null`; less work per page: the body is gathered once into
 //! a buffer sized from `Content-Length`, checked as UTF-8 once as a whole, and decoded from text,
-//! which spares serde_json a UTF-8 check per string (BENCHMARKS.md, scenario 3).
+//! which spares serde_json a UTF-8 check per string (BENCHMARKS.md, scenario 3). The buffer is
+//! kept for the thread's next response. [`undecoded`] has the same path leave the body
+//! undecoded, for `Paginator::items_as`.
 
 use std::cell::RefCell;
 use std::future::Future;
