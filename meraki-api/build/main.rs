@@ -2,7 +2,8 @@
 //!
 //! Two files land in `OUT_DIR`:
 //! - `progenitor.rs`: progenitor's client (builder interface, merged tags), with the hooks left to
-//!   the hand-written `hooks` module, then post-processed (`post_process`, `shared_types`);
+//!   the hand-written `hooks` module, then post-processed (`post_process`, `shared_types`, on
+//!   tokens where possible: `tokens`);
 //! - `extensions.rs`: a table of every operation (method, path, documented bounds) and the trait
 //!   impls that let the hand-written layers (`operation`, `pagination`) serve every operation
 //!   generically, so that no per-operation code is ever written by hand (`extensions`).
@@ -10,6 +11,7 @@
 mod extensions;
 mod post_process;
 mod shared_types;
+mod tokens;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

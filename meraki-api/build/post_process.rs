@@ -4,8 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use proc_macro2::{Group, TokenStream, TokenTree};
 use quote::ToTokens;
+
+use crate::tokens::{
+    braced_item_name, into_parts, map_module_body, module_position, placeholder, split_items,
+};
 
 /// typify writes a builder for every generated struct (`types::builder::*`), more than half of
 /// all generated code. Operations use only those of their request bodies; the rest (response
@@ -150,101 +154,6 @@ pub(crate) fn split_types_module(tokens: TokenStream) -> (TokenStream, TokenStre
         types.into_iter().flatten().collect(),
         rest.into_iter().flatten().collect(),
     )
-}
-
-/// The tokens inside `mod <name> { ... }` at this level.
-pub(crate) fn module_body(tokens: &[TokenTree], name: &str) -> Option<Vec<TokenTree>> {
-    let at = module_position(tokens, name)?;
-    let TokenTree::Group(group) = &tokens[at + 2] else {
-        return None;
-    };
-    Some(group.stream().into_iter().collect())
-}
-
-pub(crate) fn map_module_body(
-    mut tokens: Vec<TokenTree>,
-    name: &str,
-    f: impl FnOnce(Vec<TokenTree>) -> Vec<TokenTree>,
-) -> Vec<TokenTree> {
-    let Some(at) = module_position(&tokens, name) else {
-        return tokens;
-    };
-    let TokenTree::Group(group) = std::mem::replace(&mut tokens[at + 2], placeholder()) else {
-        unreachable!("module_position found a group here");
-    };
-    let (delimiter, span, body) = into_parts(group);
-    let mut replaced = Group::new(delimiter, f(body).into_iter().collect());
-    replaced.set_span(span);
-    tokens[at + 2] = TokenTree::Group(replaced);
-    tokens
-}
-
-/// A group's delimiter, span and tokens. The group goes first, so that its tokens, no longer
-/// shared, are moved out rather than copied (proc-macro2 copies a shared token list).
-pub(crate) fn into_parts(group: Group) -> (Delimiter, proc_macro2::Span, Vec<TokenTree>) {
-    let (delimiter, span) = (group.delimiter(), group.span());
-    let stream = group.stream();
-    drop(group);
-    (delimiter, span, stream.into_iter().collect())
-}
-
-/// Stands in for a token taken out of a list for a moment.
-fn placeholder() -> TokenTree {
-    TokenTree::Punct(proc_macro2::Punct::new(';', proc_macro2::Spacing::Alone))
-}
-
-/// Where `mod <name> {` starts.
-fn module_position(tokens: &[TokenTree], name: &str) -> Option<usize> {
-    tokens.windows(3).position(|w| {
-        matches!(&w[0], TokenTree::Ident(i) if i == "mod")
-            && matches!(&w[1], TokenTree::Ident(i) if i == name)
-            && matches!(&w[2], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
-    })
-}
-
-/// Items of a module body: each ends with its `{ ... }` body or a `;` (both for
-/// `use a::{b, c};`).
-pub(crate) fn split_items(tokens: Vec<TokenTree>) -> Vec<Vec<TokenTree>> {
-    let mut items: Vec<Vec<TokenTree>> = Vec::new();
-    let mut item = Vec::new();
-    for token in tokens {
-        if let (TokenTree::Punct(p), true, Some(previous)) =
-            (&token, item.is_empty(), items.last_mut())
-        {
-            if p.as_char() == ';' {
-                previous.push(token);
-                continue;
-            }
-        }
-        let ends_item = match &token {
-            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
-            TokenTree::Punct(p) => p.as_char() == ';',
-            _ => false,
-        };
-        item.push(token);
-        if ends_item {
-            items.push(std::mem::take(&mut item));
-        }
-    }
-    if !item.is_empty() {
-        items.push(item);
-    }
-    items
-}
-
-/// The type an item defines or implements for: the last identifier before its `{ ... }` body
-/// (`pub struct X {`, `impl Default for X {`, `impl From<X> for super::X {`).
-fn braced_item_name(item: &[TokenTree]) -> Option<String> {
-    let (TokenTree::Group(body), head) = item.split_last()? else {
-        return None;
-    };
-    if body.delimiter() != Delimiter::Brace {
-        return None;
-    }
-    head.iter().rev().find_map(|t| match t {
-        TokenTree::Ident(i) => Some(i.to_string()),
-        _ => None,
-    })
 }
 
 /// Operation builders keep their `&Client` private; the hand-written layers (pagination checks

@@ -20,7 +20,10 @@ use std::fmt::Write as _;
 
 use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
 
-use crate::post_process::{map_module_body, module_body, split_items};
+use crate::tokens::{
+    item_kind, map_module_body, module_body, skip_attributes, split_items, split_top_level,
+    ItemKind,
+};
 
 /// What merging found, besides the merged tokens.
 pub(crate) struct Merged {
@@ -176,28 +179,6 @@ fn variant_field_idents(body: TokenStream) -> Vec<String> {
     idents
 }
 
-/// A group's tokens cut at its top-level commas.
-fn split_top_level(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
-    let mut parts = vec![Vec::new()];
-    for token in tokens {
-        match &token {
-            TokenTree::Punct(p) if p.as_char() == ',' => parts.push(Vec::new()),
-            _ => parts.last_mut().expect("never empty").push(token),
-        }
-    }
-    parts
-}
-
-fn skip_attributes(mut tokens: &[TokenTree]) -> &[TokenTree] {
-    while let [TokenTree::Punct(p), TokenTree::Group(g), tail @ ..] = tokens {
-        if p.as_char() != '#' || g.delimiter() != Delimiter::Bracket {
-            break;
-        }
-        tokens = tail;
-    }
-    tokens
-}
-
 fn all_idents(tokens: &[TokenTree], out: &mut Vec<String>) {
     for token in tokens {
         match token {
@@ -214,152 +195,6 @@ fn all_idents(tokens: &[TokenTree], out: &mut Vec<String>) {
 /// The body of `mod <name> { ... }` among already split items.
 fn module_body_of_items(items: &[Vec<TokenTree>], name: &str) -> Option<Vec<TokenTree>> {
     items.iter().find_map(|item| module_body(item, name))
-}
-
-/// What an item of a module is, read from its tokens (attributes and visibility skipped).
-enum ItemKind {
-    /// `struct Name { ... }`: the only structs an alias can stand in for (an alias cannot be
-    /// a tuple struct's constructor).
-    NamedStruct(String),
-    OtherStruct(String),
-    Enum(String, Vec<String>),
-    /// `impl ... for Type { ... }` or `impl Type { ... }`: the last segment of the self type.
-    Impl(String),
-    Other,
-}
-
-fn item_kind(item: &[TokenTree]) -> ItemKind {
-    let mut rest = skip_attributes(item);
-    if let [TokenTree::Ident(i), tail @ ..] = rest {
-        if i == "pub" {
-            rest = match tail {
-                [TokenTree::Group(g), tail @ ..] if g.delimiter() == Delimiter::Parenthesis => tail,
-                _ => tail,
-            };
-        }
-    }
-    let [TokenTree::Ident(keyword), tail @ ..] = rest else {
-        return ItemKind::Other;
-    };
-    let body = match item.last() {
-        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => Some(g),
-        _ => None,
-    };
-    if keyword == "struct" || keyword == "enum" {
-        let Some(TokenTree::Ident(name)) = tail.first() else {
-            return ItemKind::Other;
-        };
-        let name = name.to_string();
-        let named = body.is_some()
-            && !tail.iter().any(
-                |t| matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis),
-            );
-        return match (keyword == "enum", body) {
-            (true, Some(body)) => ItemKind::Enum(name, variant_names(body.stream())),
-            (true, None) => ItemKind::Other,
-            (false, _) if named => ItemKind::NamedStruct(name),
-            (false, _) => ItemKind::OtherStruct(name),
-        };
-    }
-    if keyword == "impl" && body.is_some() {
-        let head = &tail[..tail.len() - 1];
-        return self_type_name(head).map_or(ItemKind::Other, ItemKind::Impl);
-    }
-    ItemKind::Other
-}
-
-/// The last path segment of an impl's self type (`head`: the tokens between `impl` and the
-/// body): after the top-level `for` if there is one, else after the impl's own generics;
-/// a `where` clause ends it.
-fn self_type_name(head: &[TokenTree]) -> Option<String> {
-    let mut start = match head.first() {
-        Some(TokenTree::Punct(p)) if p.as_char() == '<' => closing_angle(head)? + 1,
-        _ => 0,
-    };
-    let mut end = head.len();
-    let mut depth = 0usize;
-    for (i, token) in head.iter().enumerate().skip(start) {
-        match angle(head, i) {
-            Some(true) => depth += 1,
-            Some(false) => depth = depth.saturating_sub(1),
-            None => match token {
-                TokenTree::Ident(ident) if depth == 0 && ident == "for" => start = i + 1,
-                TokenTree::Ident(ident) if depth == 0 && ident == "where" => {
-                    end = i;
-                    break;
-                }
-                _ => {}
-            },
-        }
-    }
-    let mut depth = 0usize;
-    let mut last = None;
-    for (i, token) in head.iter().enumerate().take(end).skip(start) {
-        match (angle(head, i), token) {
-            (Some(true), _) => depth += 1,
-            (Some(false), _) => depth = depth.saturating_sub(1),
-            (None, TokenTree::Ident(ident)) if depth == 0 => last = Some(ident.to_string()),
-            _ => {}
-        }
-    }
-    last
-}
-
-/// Whether `tokens[i]` opens (`Some(true)`) or closes (`Some(false)`) angle brackets; the `>`
-/// of `->` does neither.
-fn angle(tokens: &[TokenTree], i: usize) -> Option<bool> {
-    let TokenTree::Punct(p) = &tokens[i] else {
-        return None;
-    };
-    match p.as_char() {
-        '<' => Some(true),
-        '>' => {
-            let arrow = i > 0
-                && matches!(&tokens[i - 1], TokenTree::Punct(q)
-                    if q.as_char() == '-' && q.spacing() == proc_macro2::Spacing::Joint);
-            (!arrow).then_some(false)
-        }
-        _ => None,
-    }
-}
-
-/// The index of the `>` that closes the `<` at `tokens[0]`.
-fn closing_angle(tokens: &[TokenTree]) -> Option<usize> {
-    let mut depth = 0usize;
-    for i in 0..tokens.len() {
-        match angle(tokens, i) {
-            Some(true) => depth += 1,
-            Some(false) => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            None => {}
-        }
-    }
-    None
-}
-
-/// The variant names of an enum body: the first identifier of each top-level,
-/// comma-separated part, attributes skipped.
-fn variant_names(body: TokenStream) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut expecting_name = true;
-    let mut after_hash = false;
-    for token in body {
-        match &token {
-            TokenTree::Punct(p) if p.as_char() == ',' => expecting_name = true,
-            TokenTree::Punct(p) if p.as_char() == '#' => after_hash = true,
-            TokenTree::Group(_) if after_hash => after_hash = false,
-            TokenTree::Ident(ident) if expecting_name => {
-                names.push(ident.to_string());
-                expecting_name = false;
-            }
-            _ => {}
-        }
-    }
-    names
 }
 
 /// Structs with named fields and enums. Tuple structs are left alone: an alias cannot stand in

@@ -6,6 +6,9 @@
 mod post_process;
 #[path = "../build/shared_types.rs"]
 mod shared_types;
+#[allow(dead_code)]
+#[path = "../build/tokens.rs"]
+mod tokens;
 
 use std::collections::BTreeMap;
 
