@@ -15,14 +15,14 @@
 //! This runs on progenitor's tokens, before they are parsed: the repeats are never parsed,
 //! post-processed or formatted, which is most of what merging saves the build script.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
 
 use crate::tokens::{
-    item_kind, map_module_body, module_body, skip_attributes, split_items, split_top_level,
-    ItemKind,
+    item_kind, map_module_body, module_body, skip_attributes, skip_visibility, split_items,
+    split_top_level, ItemKind,
 };
 
 /// What merging found, besides the merged tokens.
@@ -58,19 +58,29 @@ pub(crate) fn alias_repeated_types(
 /// [`alias_repeated_types`] on the body of `mod types`.
 fn merge_module(types: Vec<TokenTree>, output_names: &[String]) -> (Vec<TokenTree>, Merged) {
     let types = split_items(types);
-    let responses = reachable_types(&types, output_names);
+    // Each item read once; the passes below look its kind up.
+    let type_kinds: Vec<ItemKind> = types.iter().map(|item| item_kind(item)).collect();
+    let responses = reachable_types(&types, &type_kinds, output_names);
     let builders = module_body_of_items(&types, "builder")
         .map(split_items)
         .unwrap_or_default();
-    let candidates = candidates(&types);
+    let builder_kinds: Vec<ItemKind> = builders.iter().map(|item| item_kind(item)).collect();
+    let candidates = candidates(&type_kinds);
+    let enums: HashSet<&str> = type_kinds
+        .iter()
+        .filter_map(|kind| match kind {
+            ItemKind::Enum(name, _) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
     let index: HashMap<&str, usize> = candidates
         .iter()
         .enumerate()
         .map(|(i, name)| (name.as_str(), i))
         .collect();
 
-    let definitions = definitions_by_name(&types);
-    let builder_definitions = definitions_by_name(&builders);
+    let definitions = definitions_by_name(&types, &type_kinds);
+    let builder_definitions = definitions_by_name(&builders, &builder_kinds);
     let shapes: Vec<Shape> = candidates
         .iter()
         .map(|name| {
@@ -78,10 +88,7 @@ fn merge_module(types: Vec<TokenTree>, output_names: &[String]) -> (Vec<TokenTre
             let items = definitions
                 .get(name.as_str())
                 .map_or(&[][..], Vec::as_slice);
-            let is_enum = items
-                .iter()
-                .any(|item| matches!(item_kind(item), ItemKind::Enum(..)));
-            if is_enum && responses.contains(name) {
+            if enums.contains(name.as_str()) && responses.contains(name) {
                 shape.text.push_str("\u{4}response\u{4}");
             }
             for item in items {
@@ -98,12 +105,12 @@ fn merge_module(types: Vec<TokenTree>, output_names: &[String]) -> (Vec<TokenTre
     let types: Vec<TokenTree> = if aliases.is_empty() {
         types.into_iter().flatten().collect()
     } else {
-        let types: Vec<TokenTree> = replace_with_aliases(types, &aliases)
+        let types: Vec<TokenTree> = replace_with_aliases(types, type_kinds, &aliases)
             .into_iter()
             .flatten()
             .collect();
         map_module_body(types, "builder", |_| {
-            replace_with_aliases(builders, &aliases)
+            replace_with_aliases(builders, builder_kinds, &aliases)
                 .into_iter()
                 .flatten()
                 .collect()
@@ -113,10 +120,14 @@ fn merge_module(types: Vec<TokenTree>, output_names: &[String]) -> (Vec<TokenTre
 }
 
 /// The types reachable from `roots` through the types of struct fields and enum variants.
-fn reachable_types(types: &[Vec<TokenTree>], roots: &[String]) -> BTreeSet<String> {
-    let mut mentions: HashMap<String, Vec<String>> = HashMap::new();
-    for item in types {
-        match item_kind(item) {
+fn reachable_types(
+    types: &[Vec<TokenTree>],
+    kinds: &[ItemKind],
+    roots: &[String],
+) -> BTreeSet<String> {
+    let mut mentions: HashMap<&str, Vec<String>> = HashMap::new();
+    for (item, kind) in types.iter().zip(kinds) {
+        match kind {
             ItemKind::NamedStruct(name) | ItemKind::OtherStruct(name) => {
                 // The fields: `{ ... }` of a struct, `( ... )` of a tuple struct.
                 let fields = item.iter().rev().find_map(|t| match t {
@@ -124,12 +135,12 @@ fn reachable_types(types: &[Vec<TokenTree>], roots: &[String]) -> BTreeSet<Strin
                     _ => None,
                 });
                 if let Some(fields) = fields {
-                    mentions.insert(name, field_idents(fields));
+                    mentions.insert(name.as_str(), field_idents(fields));
                 }
             }
             ItemKind::Enum(name, _) => {
                 if let Some(TokenTree::Group(body)) = item.last() {
-                    mentions.insert(name, variant_field_idents(body.stream()));
+                    mentions.insert(name.as_str(), variant_field_idents(body.stream()));
                 }
             }
             _ => {}
@@ -150,14 +161,7 @@ fn field_idents(fields: &proc_macro2::Group) -> Vec<String> {
     let named = fields.delimiter() == Delimiter::Brace;
     let mut idents = Vec::new();
     for field in split_top_level(fields.stream()) {
-        let mut rest = skip_attributes(&field);
-        if matches!(rest.first(), Some(TokenTree::Ident(i)) if i == "pub") {
-            rest = &rest[1..];
-            if matches!(rest.first(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
-            {
-                rest = &rest[1..];
-            }
-        }
+        let mut rest = skip_visibility(skip_attributes(&field));
         if named {
             // `name :`
             rest = rest.get(2..).unwrap_or_default();
@@ -200,15 +204,15 @@ fn module_body_of_items(items: &[Vec<TokenTree>], name: &str) -> Option<Vec<Toke
 /// Structs with named fields and enums. Tuple structs are left alone: an alias cannot stand in
 /// for their constructor. So are names that are also enum variants, which a token comparison
 /// could not tell apart from the type.
-fn candidates(types: &[Vec<TokenTree>]) -> Vec<String> {
+fn candidates(kinds: &[ItemKind]) -> Vec<String> {
     let mut variants = BTreeSet::new();
     let mut names = Vec::new();
-    for item in types {
-        match item_kind(item) {
-            ItemKind::NamedStruct(name) => names.push(name),
+    for kind in kinds {
+        match kind {
+            ItemKind::NamedStruct(name) => names.push(name.clone()),
             ItemKind::Enum(name, enum_variants) => {
-                names.push(name);
-                variants.extend(enum_variants);
+                names.push(name.clone());
+                variants.extend(enum_variants.iter().cloned());
             }
             _ => {}
         }
@@ -296,14 +300,17 @@ fn is_doc(token: &TokenTree) -> bool {
 }
 
 /// Each type's definition and impls (an impl belongs to its self type), in source order.
-fn definitions_by_name(items: &[Vec<TokenTree>]) -> HashMap<String, Vec<&[TokenTree]>> {
-    let mut definitions: HashMap<String, Vec<&[TokenTree]>> = HashMap::new();
-    for item in items {
-        let name = match item_kind(item) {
+fn definitions_by_name<'a>(
+    items: &'a [Vec<TokenTree>],
+    kinds: &'a [ItemKind],
+) -> HashMap<&'a str, Vec<&'a [TokenTree]>> {
+    let mut definitions: HashMap<&str, Vec<&[TokenTree]>> = HashMap::new();
+    for (item, kind) in items.iter().zip(kinds) {
+        let name = match kind {
             ItemKind::NamedStruct(name)
             | ItemKind::OtherStruct(name)
             | ItemKind::Enum(name, _)
-            | ItemKind::Impl(name) => name,
+            | ItemKind::Impl(name) => name.as_str(),
             ItemKind::Other => continue,
         };
         definitions.entry(name).or_default().push(item);
@@ -351,12 +358,14 @@ fn merge_identical(names: &[String], shapes: &[Shape]) -> BTreeMap<String, Strin
 /// impls, in `mod types` or in `mod types::builder` alike.
 fn replace_with_aliases(
     items: Vec<Vec<TokenTree>>,
+    kinds: Vec<ItemKind>,
     aliases: &BTreeMap<String, String>,
 ) -> Vec<Vec<TokenTree>> {
     items
         .into_iter()
-        .filter_map(|item| {
-            let name = match item_kind(&item) {
+        .zip(kinds)
+        .filter_map(|(item, kind)| {
+            let name = match kind {
                 ItemKind::NamedStruct(name) | ItemKind::Enum(name, _) => name,
                 ItemKind::Impl(name) => {
                     return (!aliases.contains_key(&name)).then_some(item);
@@ -384,16 +393,10 @@ fn replace_with_aliases(
 
 /// The `#[doc = ...]` attributes at the head of an item.
 fn doc_attributes(item: &[TokenTree]) -> Vec<TokenStream> {
-    let mut docs = Vec::new();
-    let mut rest = item;
-    while let [hash @ TokenTree::Punct(p), group @ TokenTree::Group(g), tail @ ..] = rest {
-        if p.as_char() != '#' || g.delimiter() != Delimiter::Bracket {
-            break;
-        }
-        if is_doc(group) {
-            docs.push([hash.clone(), group.clone()].into_iter().collect());
-        }
-        rest = tail;
-    }
-    docs
+    let attributes = &item[..item.len() - skip_attributes(item).len()];
+    attributes
+        .chunks(2)
+        .filter(|attribute| is_doc(&attribute[1]))
+        .map(|attribute| attribute.iter().cloned().collect())
+        .collect()
 }

@@ -106,6 +106,19 @@ pub(crate) fn skip_attributes(mut tokens: &[TokenTree]) -> &[TokenTree] {
     tokens
 }
 
+/// The tokens after a leading `pub` or `pub(...)`.
+pub(crate) fn skip_visibility(tokens: &[TokenTree]) -> &[TokenTree] {
+    match tokens {
+        [TokenTree::Ident(vis), TokenTree::Group(g), rest @ ..]
+            if vis == "pub" && g.delimiter() == Delimiter::Parenthesis =>
+        {
+            rest
+        }
+        [TokenTree::Ident(vis), rest @ ..] if vis == "pub" => rest,
+        _ => tokens,
+    }
+}
+
 /// What an item of a module is, read from its tokens (attributes and visibility skipped).
 pub(crate) enum ItemKind {
     /// `struct Name { ... }`: the only structs an alias can stand in for (an alias cannot be
@@ -119,16 +132,7 @@ pub(crate) enum ItemKind {
 }
 
 pub(crate) fn item_kind(item: &[TokenTree]) -> ItemKind {
-    let mut rest = skip_attributes(item);
-    if let [TokenTree::Ident(i), tail @ ..] = rest {
-        if i == "pub" {
-            rest = match tail {
-                [TokenTree::Group(g), tail @ ..] if g.delimiter() == Delimiter::Parenthesis => tail,
-                _ => tail,
-            };
-        }
-    }
-    let [TokenTree::Ident(keyword), tail @ ..] = rest else {
+    let [TokenTree::Ident(keyword), tail @ ..] = skip_visibility(skip_attributes(item)) else {
         return ItemKind::Other;
     };
     let body = match item.last() {
