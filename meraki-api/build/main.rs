@@ -107,7 +107,7 @@ fn progenitor_tokens(
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
-        .with_inner_type(quote::quote!(crate::hooks::Runtime))
+        .with_inner_type(quote::quote!(crate::transport::ClientState))
         .with_hooks(progenitor::HooksMode::Expected);
     if json_schema {
         settings.with_derive("schemars::JsonSchema");

@@ -7,9 +7,10 @@ use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::Url;
 
 use crate::auth::{ApiKey, AuthScheme, API_KEY_ENV};
-use crate::hooks::{Runtime, Stats};
-use crate::rate_limit::RateLimitConfig;
+use crate::directory::{Directory, DirectorySnapshot, DEFAULT_CAPACITY};
+use crate::pacing::RateLimitConfig;
 use crate::retry::RetryPolicy;
+use crate::transport::{ClientState, ResolveSettings, Settings, Stats};
 use crate::{Client, Error};
 
 /// The environment variable that overrides the base URL.
@@ -31,6 +32,10 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     rate_limit: RateLimitConfig,
     redirect_hosts: Vec<String>,
+    resolve: ResolveSettings,
+    directory_capacity: usize,
+    directory: Option<DirectorySnapshot>,
+    dry_run: bool,
 }
 
 impl Default for ClientBuilder {
@@ -44,6 +49,10 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             rate_limit: RateLimitConfig::default(),
             redirect_hosts: Vec::new(),
+            resolve: ResolveSettings::default(),
+            directory_capacity: DEFAULT_CAPACITY,
+            directory: None,
+            dry_run: false,
         }
     }
 }
@@ -105,6 +114,47 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether the first request for a network or device of unknown organization looks its
+    /// organization up (`GET /networks/{id}` or `GET /devices/{serial}`, default on), so that
+    /// it is paced by that organization's rate limit. Off, such requests share the
+    /// conservative bucket of [`RateLimitConfig::unresolved_rate`] unless the directory knows
+    /// them ([`Client::directory`]).
+    pub fn organization_lookups(mut self, on: bool) -> Self {
+        self.resolve.lookups = on;
+        self
+    }
+
+    /// Whether an organization found by a lookup for the first time gets its networks (and,
+    /// after a device lookup, its devices) listed at once, up to `max_pages` pages of 1,000
+    /// each (default on, 10 pages), so that its other networks and devices need no lookup.
+    /// The listings count against that organization's rate limit like any request.
+    pub fn list_looked_up_organizations(mut self, on: bool, max_pages: usize) -> Self {
+        self.resolve.list_organizations = on;
+        self.resolve.listing_pages = max_pages;
+        self
+    }
+
+    /// Most networks, and as many devices, whose organization the client remembers (default
+    /// 200,000 each; those met least recently are forgotten first).
+    pub fn directory_capacity(mut self, entries: usize) -> Self {
+        self.directory_capacity = entries;
+        self
+    }
+
+    /// Starts with what an earlier run knew ([`crate::directory::Directory::snapshot`]).
+    pub fn directory(mut self, snapshot: DirectorySnapshot) -> Self {
+        self.directory = Some(snapshot);
+        self
+    }
+
+    /// Dry-run mode: `POST`, `PUT`, `PATCH` and `DELETE` requests are checked as usual and then
+    /// not sent; each such call returns [`Error::DryRun`] with what would have been sent
+    /// (method, path, query, body). Reads still go out. Like the Python SDK's `simulate`.
+    pub fn dry_run(mut self, on: bool) -> Self {
+        self.dry_run = on;
+        self
+    }
+
     /// Builds the client. Fails with [`Error::Config`] naming what is wrong.
     pub fn build(self) -> Result<Client, Error> {
         let key = match self.api_key {
@@ -125,6 +175,18 @@ impl ClientBuilder {
             )));
         }
         let user_agent = user_agent(self.caller.as_deref())?;
+        self.rate_limit.validate().map_err(Error::Config)?;
+        if self.directory_capacity == 0 {
+            return Err(Error::Config(
+                "directory_capacity must be at least 1".to_owned(),
+            ));
+        }
+        if self.resolve.list_organizations && self.resolve.listing_pages == 0 {
+            return Err(Error::Config(
+                "list_looked_up_organizations: max_pages must be at least 1 (or turn it off)"
+                    .to_owned(),
+            ));
+        }
 
         let mut headers = HeaderMap::new();
         let (name, value) = key.header(self.auth_scheme);
@@ -143,8 +205,20 @@ impl ClientBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-        let runtime = Runtime::new(&url, self.retry, self.rate_limit, self.redirect_hosts);
-        Ok(Client::new_with_client(base, http, runtime))
+        let settings = Settings {
+            retry: self.retry,
+            rate_limit: self.rate_limit,
+            extra_hosts: self.redirect_hosts,
+            resolve: self.resolve,
+            directory_capacity: self.directory_capacity,
+            dry_run: self.dry_run,
+            api_version: Client::api_version(),
+        };
+        let state = ClientState::new(&url, settings);
+        if let Some(snapshot) = &self.directory {
+            state.directory().restore(snapshot);
+        }
+        Ok(Client::new_with_client(base, http, state))
     }
 }
 
@@ -198,9 +272,37 @@ impl Client {
         builder
     }
 
-    /// Requests, retries and 429s since this client was built (shared by its clones).
+    /// Requests, retries, 429s and lookups since this client was built (shared by its clones).
     pub fn stats(&self) -> Stats {
         self.inner().stats()
+    }
+
+    /// Which organization owns each network and device the client knows: what their
+    /// requests are paced by. Shared by clones; register ids, or save and restore it between
+    /// runs ([`Directory::snapshot`], [`ClientBuilder::directory`]).
+    pub fn directory(&self) -> &Directory {
+        self.inner().directory()
+    }
+
+    /// Lists an organization's networks and devices so that requests for any of them are
+    /// paced by its rate limit from the first one, without lookups (the Python SDK's
+    /// pre-loading). Reads up to the client's listing page limit of each. Returns how many
+    /// networks and devices the directory knows afterwards.
+    pub async fn learn_organization(&self, organization_id: &str) -> Result<usize, Error> {
+        crate::owners::learn_organization(self.inner(), self.client(), organization_id).await?;
+        Ok(self.directory().len())
+    }
+
+    /// This client in dry-run mode ([`ClientBuilder::dry_run`]), sharing its connections,
+    /// limits, directory and counts.
+    pub fn dry_run(&self) -> Client {
+        let state = self.inner().with_dry_run(true);
+        Client::new_with_client(self.baseurl(), self.client().clone(), state)
+    }
+
+    /// Whether writes are sent ([`ClientBuilder::dry_run`]).
+    pub fn is_dry_run(&self) -> bool {
+        self.inner().is_dry_run()
     }
 }
 

@@ -10,10 +10,13 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
 
 use progenitor_client::{Error, ResponseValue};
 use reqwest::header::HeaderMap;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A success response whose body was read but not decoded (see [`undecoded`]).
 pub(crate) struct UndecodedBody {
@@ -52,37 +55,69 @@ pub(crate) async fn undecoded<T, E>(
         .await
 }
 
-/// Reads `response`'s body and decodes it as `T`, keeping its status and headers.
-pub(crate) async fn response_value<T: DeserializeOwned, E>(
+/// Something that wants to see a success body as it is read (the directory learning who owns
+/// which network and device from a listing), attached to the response by the transport.
+#[derive(Clone)]
+pub(crate) struct Observer(Arc<Observe>);
+
+type Observe = dyn Fn(&[u8]) + Send + Sync;
+
+impl Observer {
+    pub(crate) fn new(observe: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(observe))
+    }
+}
+
+/// Reads `response`'s whole body into a buffer (kept from the thread's last response),
+/// showing it to the response's [`Observer`], if any. Returns the headers and the body.
+pub(crate) async fn read_body(
     mut response: reqwest::Response,
-) -> Result<ResponseValue<T>, Error<E>> {
-    let status = response.status();
+) -> reqwest::Result<(HeaderMap, Vec<u8>)> {
     let headers = std::mem::take(response.headers_mut());
+    let observer = response.extensions_mut().remove::<Observer>();
     // A hostile `Content-Length` must not reserve gigabytes up front.
     let expected = response.content_length().unwrap_or(0).min(MAX_PRESIZE);
     let mut body = SPARE_BUFFER.take();
     body.reserve(usize::try_from(expected).unwrap_or(0));
-    while let Some(chunk) = response.chunk().await.map_err(Error::ResponseBodyError)? {
+    while let Some(chunk) = response.chunk().await? {
         body.extend_from_slice(&chunk);
     }
+    if let Some(Observer(observe)) = observer {
+        observe(&body);
+    }
+    Ok((headers, body))
+}
+
+/// Reads `response`'s body and decodes it as `T`, keeping its status and headers.
+pub(crate) async fn response_value<T: DeserializeOwned, E>(
+    response: reqwest::Response,
+) -> Result<ResponseValue<T>, Error<E>> {
+    let status = response.status();
+    let (headers, body) = read_body(response)
+        .await
+        .map_err(Error::ResponseBodyError)?;
     if UNDECODED.try_with(|_| ()).is_ok() {
         UNDECODED.with(|slot| *slot.borrow_mut() = Some(UndecodedBody { headers, body }));
         return Err(Error::Custom(LEFT_UNDECODED.to_owned()));
     }
-    let decoded = match std::str::from_utf8(&body) {
-        // A success documented without a body beside one with a body is typed `Option<T>` by
-        // the xtask: no body reads as `null`, i.e. `None`.
-        Ok(text) if text.trim().is_empty() => serde_json::from_str("null"),
-        Ok(text) => serde_json::from_str(text),
-        // Not UTF-8: serde_json reports where, as it does for any other malformed body.
-        Err(_) => serde_json::from_slice(&body),
-    };
-    match decoded {
+    match decode_body(&body) {
         Ok(inner) => {
             keep_spare(body);
             Ok(ResponseValue::new(inner, status, headers))
         }
         Err(e) => Err(Error::InvalidResponsePayload(body.into(), e)),
+    }
+}
+
+/// Decodes a whole body as `T`; an empty body reads as `null`.
+pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(body) {
+        // A success documented without a body beside one with a body is typed `Option<T>` by
+        // the xtask: no body reads as `null`, i.e. `None`.
+        Ok(text) if text.trim().is_empty() => serde_json::from_str("null"),
+        Ok(text) => serde_json::from_str(text),
+        // Not UTF-8: serde_json reports where, as it does for any other malformed body.
+        Err(_) => serde_json::from_slice(body),
     }
 }
 
@@ -104,6 +139,94 @@ pub(crate) fn keep_spare(mut body: Vec<u8>) {
     if body.capacity() <= MAX_SPARE {
         body.clear();
         SPARE_BUFFER.set(body);
+    }
+}
+
+/// `meta.counts.items` of an `items`/`meta` page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemCounts {
+    /// All items matching the request.
+    pub total: Option<u64>,
+    /// Items after this page.
+    pub remaining: Option<u64>,
+}
+
+impl ItemCounts {
+    /// Reads `counts.items.{total,remaining}` from a generated `meta` value.
+    pub fn from_meta<M: Serialize>(meta: &M) -> Option<Self> {
+        let value = serde_json::to_value(meta).ok()?;
+        let items = value.get("counts")?.get("items")?;
+        Some(Self {
+            total: items.get("total").and_then(serde_json::Value::as_u64),
+            remaining: items.get("remaining").and_then(serde_json::Value::as_u64),
+        })
+    }
+}
+
+/// A page body's items as `T`: a JSON array, the `items` of an object (with `meta`'s counts),
+/// or, for any other object, the object itself as the one item. An empty body has no items.
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    body: &[u8],
+) -> serde_json::Result<(Vec<T>, Option<ItemCounts>)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok((Vec::new(), None));
+    }
+    // Checked as UTF-8 once, as `decode::response_value` does; serde_json reports bad bytes.
+    let page: ItemsOf<T> = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text)?,
+        Err(_) => serde_json::from_slice(body)?,
+    };
+    match page {
+        ItemsOf::Items(items, counts) => Ok((items, counts)),
+        ItemsOf::NotAList => Ok((vec![serde_json::from_slice(body)?], None)),
+    }
+}
+
+/// What [`decode_page`] reads in one pass.
+pub(crate) enum ItemsOf<T> {
+    Items(Vec<T>, Option<ItemCounts>),
+    /// An object without `items`: the whole body is one item.
+    NotAList,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ItemsOf<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PageVisitor<T>(PhantomData<fn() -> T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for PageVisitor<T> {
+            type Value = ItemsOf<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON array or object")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(ItemsOf::Items(items, None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let (mut items, mut counts) = (None, None);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "items" => items = Some(map.next_value()?),
+                        "meta" => {
+                            let meta: serde_json::Value = map.next_value()?;
+                            counts = ItemCounts::from_meta(&meta);
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(items.map_or(ItemsOf::NotAList, |items| ItemsOf::Items(items, counts)))
+            }
+        }
+
+        deserializer.deserialize_any(PageVisitor(PhantomData))
     }
 }
 
@@ -153,5 +276,53 @@ mod tests {
                 other => panic!("{body:?}: {other:?}"),
             }
         }
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Named {
+        name: String,
+    }
+
+    fn names(body: &str) -> (Vec<String>, Option<ItemCounts>) {
+        let (items, counts) = decode_page::<Named>(body.as_bytes()).unwrap();
+        (items.into_iter().map(|n| n.name).collect(), counts)
+    }
+
+    #[test]
+    fn pages_of_every_shape_decode_into_the_callers_type() {
+        assert_eq!(
+            names(r#"[{"name":"a","extra":[1,{"x":null}]},{"name":"b"}]"#),
+            (vec!["a".into(), "b".into()], None)
+        );
+        assert_eq!(
+            names(
+                r#"{"meta":{"counts":{"items":{"total":5,"remaining":3}}},"items":[{"name":"a"}],"other":{}}"#
+            ),
+            (
+                vec!["a".into()],
+                Some(ItemCounts {
+                    total: Some(5),
+                    remaining: Some(3)
+                })
+            )
+        );
+        // An object without `items` is the page's one item.
+        assert_eq!(names(r#"{"name":"whole"}"#), (vec!["whole".into()], None));
+        assert_eq!(names(" \n"), (vec![], None));
+        assert_eq!(names("[]"), (vec![], None));
+    }
+
+    #[test]
+    fn malformed_pages_are_errors_not_panics() {
+        for body in [
+            "[{\"name\":1}]",
+            "{\"items\":{}}",
+            "\"text\"",
+            "[{\"name\":\"a\"}",
+            "\u{0}",
+        ] {
+            assert!(decode_page::<Named>(body.as_bytes()).is_err(), "{body}");
+        }
+        assert!(decode_page::<Named>(&[b'[', 0xff, b']']).is_err());
     }
 }

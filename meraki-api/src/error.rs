@@ -29,6 +29,14 @@ pub enum Error {
         /// Host (and port) the redirect named.
         host: String,
     },
+    /// The client is in dry-run mode ([`crate::ClientBuilder::dry_run`]): this write was
+    /// checked and not sent. What would have been sent is in `not_sent`.
+    DryRun {
+        /// The operation, as its spec names it.
+        operation: &'static str,
+        /// The request that was not sent.
+        not_sent: Box<crate::NotSent>,
+    },
     /// Pagination stopped because the API's `Link` header could not be followed safely.
     Pagination {
         /// The paginated operation.
@@ -99,6 +107,11 @@ impl Error {
         }
     }
 
+    /// Whether this is a write that dry-run mode checked and did not send.
+    pub fn is_dry_run(&self) -> bool {
+        matches!(self, Error::DryRun { .. })
+    }
+
     /// The `X-Request-Id` of the failed response, where there was one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -142,6 +155,14 @@ impl fmt::Display for Error {
                 f,
                 "{operation}: refused a redirect to `{host}`, which is not a Meraki host; \
                  the request (and API key) was not sent there"
+            ),
+            Error::DryRun {
+                operation,
+                not_sent,
+            } => write!(
+                f,
+                "{operation}: dry run: {} {} was checked and not sent",
+                not_sent.method, not_sent.path
             ),
             Error::Pagination { operation, reason } => {
                 write!(f, "{operation}: pagination stopped: {reason}")

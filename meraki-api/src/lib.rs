@@ -4,9 +4,9 @@
 //! [progenitor](https://github.com/oxidecomputer/progenitor) from `openapi/openapi.yaml`,
 //! which `cargo xtask generate` merges from Meraki's published operation documents. Around
 //! them sit small hand-written layers: [`auth`] (API keys that are never printed), [`config`]
-//! (building a [`Client`]), per-organization rate limiting, retries and safe redirects (all
-//! inside the generated client's hooks, so every call gets them), [`pagination`] (Link-header
-//! streams) and [`Error`].
+//! (building a [`Client`]), per-organization pacing of every request, networks and devices
+//! included ([`directory`]), retries and safe redirects (all on the one path every request
+//! takes, so every call gets them), [`pagination`] (Link-header streams) and [`Error`].
 //!
 //! ```no_run
 //! use meraki_api::prelude::*;
@@ -31,17 +31,21 @@
 pub mod auth;
 pub mod config;
 mod decode;
+pub mod directory;
 mod error;
 mod hooks;
 mod lenient;
 pub mod link;
 pub mod operation;
+mod owners;
+mod pacing;
 pub mod pagination;
-mod rate_limit;
+pub mod raw;
 mod redirect;
 mod retry;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+mod transport;
 
 /// The progenitor output and the build script's operation table, included verbatim.
 ///
@@ -61,10 +65,10 @@ mod generated {
 pub use config::{ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
 pub use error::{ApiError, DecodeError, Error, InvalidRequest, TransportError};
 pub use generated::{builder, types, Client};
-pub use hooks::{Runtime, Stats};
+pub use pacing::RateLimitConfig;
 pub use progenitor_client::ResponseValue;
-pub use rate_limit::RateLimitConfig;
 pub use retry::{parse_retry_after, RetryPolicy};
+pub use transport::{ClientState, NotSent, Stats};
 
 /// The traits that put `.call()` and `.into_paginator()` on every operation builder.
 pub mod prelude {

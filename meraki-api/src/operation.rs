@@ -8,8 +8,8 @@ use progenitor_client::ResponseValue;
 use serde::de::DeserializeOwned;
 
 use crate::error::{error_messages, ApiError, Error, InvalidRequest, TransportError};
-use crate::hooks::{
-    is_throttle, retry_after_of, Attempts, RefusedRedirect, ATTEMPTS, CAPTURED_BODY,
+use crate::transport::{
+    is_throttle, retry_after_of, Attempts, NotSent, RefusedRedirect, ATTEMPTS, CAPTURED_BODY,
 };
 use crate::Client;
 
@@ -155,7 +155,16 @@ async fn convert_error<T: DeserializeOwned, E>(
     }
 }
 
-async fn from_response(operation: &'static str, response: reqwest::Response) -> Error {
+pub(crate) async fn from_response(
+    operation: &'static str,
+    mut response: reqwest::Response,
+) -> Error {
+    if let Some(not_sent) = response.extensions_mut().remove::<NotSent>() {
+        return Error::DryRun {
+            operation,
+            not_sent: Box::new(not_sent),
+        };
+    }
     if let Some(refused) = response.extensions().get::<RefusedRedirect>() {
         return Error::RedirectRefused {
             operation,

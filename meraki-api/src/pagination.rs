@@ -25,9 +25,10 @@ use futures_core::Stream;
 use progenitor_client::ClientInfo as _;
 use reqwest::header::{HeaderMap, LINK};
 use reqwest::Url;
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::de::DeserializeOwned;
 
+pub use crate::decode::ItemCounts;
+use crate::decode::{decode_page, ItemsOf};
 use crate::error::Error;
 use crate::link::{find_rel, parse_link_header};
 use crate::operation::{call_undecoded, Operation, RawJson};
@@ -66,27 +67,6 @@ impl PageBody for serde_json::Map<String, serde_json::Value> {
     type Item = Self;
     fn into_parts(self) -> (Vec<Self>, Option<ItemCounts>) {
         (vec![self], None)
-    }
-}
-
-/// `meta.counts.items` of an `items`/`meta` page.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ItemCounts {
-    /// All items matching the request.
-    pub total: Option<u64>,
-    /// Items after this page.
-    pub remaining: Option<u64>,
-}
-
-impl ItemCounts {
-    /// Reads `counts.items.{total,remaining}` from a generated `meta` value.
-    pub fn from_meta<M: Serialize>(meta: &M) -> Option<Self> {
-        let value = serde_json::to_value(meta).ok()?;
-        let items = value.get("counts")?.get("items")?;
-        Some(Self {
-            total: items.get("total").and_then(serde_json::Value::as_u64),
-            remaining: items.get("remaining").and_then(serde_json::Value::as_u64),
-        })
     }
 }
 
@@ -396,73 +376,6 @@ fn page_links(headers: &HeaderMap) -> PageLinks {
     }
 }
 
-/// A page body's items as `T`: a JSON array, the `items` of an object (with `meta`'s counts),
-/// or, for any other object, the object itself as the one item. An empty body has no items.
-fn decode_page<T: DeserializeOwned>(
-    body: &[u8],
-) -> serde_json::Result<(Vec<T>, Option<ItemCounts>)> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok((Vec::new(), None));
-    }
-    // Checked as UTF-8 once, as `decode::response_value` does; serde_json reports bad bytes.
-    let page: ItemsOf<T> = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text)?,
-        Err(_) => serde_json::from_slice(body)?,
-    };
-    match page {
-        ItemsOf::Items(items, counts) => Ok((items, counts)),
-        ItemsOf::NotAList => Ok((vec![serde_json::from_slice(body)?], None)),
-    }
-}
-
-/// What [`decode_page`] reads in one pass.
-enum ItemsOf<T> {
-    Items(Vec<T>, Option<ItemCounts>),
-    /// An object without `items`: the whole body is one item.
-    NotAList,
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ItemsOf<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PageVisitor<T>(PhantomData<fn() -> T>);
-
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for PageVisitor<T> {
-            type Value = ItemsOf<T>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON array or object")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(ItemsOf::Items(items, None))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut items, mut counts) = (None, None);
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match &*key {
-                        "items" => items = Some(map.next_value()?),
-                        "meta" => {
-                            let meta: serde_json::Value = map.next_value()?;
-                            counts = ItemCounts::from_meta(&meta);
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(items.map_or(ItemsOf::NotAList, |items| ItemsOf::Items(items, counts)))
-            }
-        }
-
-        deserializer.deserialize_any(PageVisitor(PhantomData))
-    }
-}
-
 struct PageState<O, D> {
     template: O,
     next: Option<O>,
@@ -548,58 +461,5 @@ impl<'a, O: Paginate<'a>, D: PageDecoder<'a, O>> PageState<O, D> {
             number: self.pages,
             raw,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, PartialEq, serde::Deserialize)]
-    struct Named {
-        name: String,
-    }
-
-    fn names(body: &str) -> (Vec<String>, Option<ItemCounts>) {
-        let (items, counts) = decode_page::<Named>(body.as_bytes()).unwrap();
-        (items.into_iter().map(|n| n.name).collect(), counts)
-    }
-
-    #[test]
-    fn pages_of_every_shape_decode_into_the_callers_type() {
-        assert_eq!(
-            names(r#"[{"name":"a","extra":[1,{"x":null}]},{"name":"b"}]"#),
-            (vec!["a".into(), "b".into()], None)
-        );
-        assert_eq!(
-            names(
-                r#"{"meta":{"counts":{"items":{"total":5,"remaining":3}}},"items":[{"name":"a"}],"other":{}}"#
-            ),
-            (
-                vec!["a".into()],
-                Some(ItemCounts {
-                    total: Some(5),
-                    remaining: Some(3)
-                })
-            )
-        );
-        // An object without `items` is the page's one item.
-        assert_eq!(names(r#"{"name":"whole"}"#), (vec!["whole".into()], None));
-        assert_eq!(names(" \n"), (vec![], None));
-        assert_eq!(names("[]"), (vec![], None));
-    }
-
-    #[test]
-    fn malformed_pages_are_errors_not_panics() {
-        for body in [
-            "[{\"name\":1}]",
-            "{\"items\":{}}",
-            "\"text\"",
-            "[{\"name\":\"a\"}",
-            "\u{0}",
-        ] {
-            assert!(decode_page::<Named>(body.as_bytes()).is_err(), "{body}");
-        }
-        assert!(decode_page::<Named>(&[b'[', 0xff, b']']).is_err());
     }
 }

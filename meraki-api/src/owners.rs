@@ -1,0 +1,246 @@
+//! Chooses the buckets that pace a request: those of the organization it counts against.
+//!
+//! `/organizations/{id}/...` names it. For `/networks/{id}/...` and `/devices/{serial}/...` the
+//! directory may know it (learned from listings, registered, restored); otherwise the first
+//! request for that id looks it up once (`GET /networks/{id}`, or `GET /devices/{serial}` and
+//! then its network), paced by the global bucket and charged to the organization it finds.
+//! Callers waiting on the same id share that lookup, and lookups take turns, because after a
+//! lookup finds an organization not met before, the client lists that organization's networks
+//! (and devices, after a device lookup): bulk work over many networks of one organization then
+//! costs one lookup and one or two listings, not one lookup per network. While an id cannot be
+//! resolved (its lookup failed, or lookups are off), its requests share one conservative
+//! bucket. Nothing goes unpaced.
+
+use reqwest::{Method, Url};
+use serde::Deserialize;
+
+use crate::directory::{owner_in_path, Owner, Unknown};
+use crate::error::{Error, TransportError};
+use crate::link::{find_rel, parse_link_header};
+use crate::pacing::Pace;
+use crate::transport::ClientState;
+
+/// The pace of a request for `url`.
+pub(crate) async fn pace_for(state: &ClientState, http: &reqwest::Client, url: &Url) -> Pace {
+    let pacer = state.pacer();
+    let unknown = match owner_in_path(state.relative_path(url)) {
+        Owner::Organization(org) => return pacer.organization(org),
+        Owner::Unowned => return pacer.global(),
+        Owner::Network(id) => Unknown::Network(id.into()),
+        Owner::Device(serial) => Unknown::Device(serial.into()),
+    };
+    match resolve(state, http, &unknown).await {
+        Some(org) => pacer.organization(&org),
+        None => pacer.unresolved(),
+    }
+}
+
+/// The organization of a network or device: known, or looked up once for all who ask.
+async fn resolve(state: &ClientState, http: &reqwest::Client, unknown: &Unknown) -> Option<String> {
+    let directory = state.directory();
+    if let Some(org) = directory.organization_of(unknown) {
+        return Some(org);
+    }
+    let lookups = state.lookups();
+    if !state.resolve_settings().lookups || lookups.failed_recently(unknown) {
+        return None;
+    }
+    let shared = lookups.shared(unknown);
+    let org = shared
+        .get_or_init(|| async {
+            let _turn = lookups.turn().await;
+            // The lookup before this one may have listed this id's organization.
+            if let Some(org) = directory.organization_of(unknown) {
+                return Some(org);
+            }
+            let org = look_up(state, http, unknown).await;
+            match &org {
+                Some(org) => list_organization(state, http, org, unknown).await,
+                None => lookups.record_failure(unknown),
+            }
+            org
+        })
+        .await
+        .clone();
+    lookups.finished(unknown, &shared);
+    org
+}
+
+/// Asks the API who owns a network or device; every request it makes is charged to the
+/// organization it finds.
+async fn look_up(state: &ClientState, http: &reqwest::Client, unknown: &Unknown) -> Option<String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Owned {
+        organization_id: Option<String>,
+        network_id: Option<String>,
+    }
+    let (org, requests) = match unknown {
+        Unknown::Network(id) => {
+            let network: Owned = get_json(state, http, &format!("/networks/{id}")).await?;
+            (network.organization_id?, 1)
+        }
+        Unknown::Device(serial) => {
+            let device: Owned = get_json(state, http, &format!("/devices/{serial}")).await?;
+            let network_id = device.network_id?;
+            let known = state.directory().network_organization(&network_id);
+            let (org, requests) = match known {
+                Some(org) => (org, 1),
+                None => {
+                    let path = format!("/networks/{network_id}");
+                    let network: Owned = get_json(state, http, &path).await?;
+                    let org = network.organization_id?;
+                    state
+                        .directory()
+                        .register_networks(&org, [network_id.as_str()]);
+                    (org, 2)
+                }
+            };
+            state.directory().add_device(serial, &org);
+            (org, requests)
+        }
+    };
+    for _ in 0..requests {
+        state.pacer().charge(&org);
+    }
+    Some(org)
+}
+
+/// After a lookup found `org`, lists its networks (and, after a device lookup, its devices)
+/// once, so that its other ids need no lookup. A listing the key may not read (403) just ends:
+/// its networks and devices are then looked up one by one.
+async fn list_organization(
+    state: &ClientState,
+    http: &reqwest::Client,
+    org: &str,
+    unknown: &Unknown,
+) {
+    if !state.resolve_settings().list_organizations {
+        return;
+    }
+    let devices = matches!(unknown, Unknown::Device(_));
+    for listing in [Listing::Networks, Listing::Devices] {
+        if (listing == Listing::Networks || devices)
+            && state
+                .lookups()
+                .first_listing(org, listing == Listing::Devices)
+        {
+            let _ = list(state, http, org, listing).await;
+        }
+    }
+}
+
+/// Lists `org`'s networks and devices into the directory (`Client::learn_organization`).
+pub(crate) async fn learn_organization(
+    state: &ClientState,
+    http: &reqwest::Client,
+    org: &str,
+) -> Result<(), Error> {
+    for listing in [Listing::Networks, Listing::Devices] {
+        list(state, http, org, listing).await?;
+        state
+            .lookups()
+            .first_listing(org, listing == Listing::Devices);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    Networks,
+    Devices,
+}
+
+/// Reads up to the configured number of pages of an organization's networks or devices; the
+/// pages teach the directory as any listing does.
+async fn list(
+    state: &ClientState,
+    http: &reqwest::Client,
+    org: &str,
+    listing: Listing,
+) -> Result<(), Error> {
+    let (what, operation) = match listing {
+        Listing::Networks => ("networks", "getOrganizationNetworks"),
+        Listing::Devices => ("devices", "getOrganizationDevices"),
+    };
+    let mut next = Some(format!("/organizations/{org}/{what}?perPage=1000"));
+    for _ in 0..state.resolve_settings().listing_pages {
+        let Some(path_and_query) = next.take() else {
+            break;
+        };
+        next = get_page(state, http, &path_and_query, org, operation).await?;
+    }
+    Ok(())
+}
+
+/// A lookup: one `GET`, paced by the global bucket, decoded as `T`.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    state: &ClientState,
+    http: &reqwest::Client,
+    path: &str,
+) -> Option<T> {
+    let request = state.request(http, Method::GET, path).build().ok()?;
+    state.count_lookup();
+    let response = state
+        .execute(http, request, state.pacer().global())
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let (_, body) = crate::decode::read_body(response).await.ok()?;
+    crate::decode::decode_body(&body).ok()
+}
+
+/// One page of a listing, paced by `org`'s bucket; the path and query of the next page, if
+/// its `Link` names one on a trusted host.
+async fn get_page(
+    state: &ClientState,
+    http: &reqwest::Client,
+    path_and_query: &str,
+    org: &str,
+    operation: &'static str,
+) -> Result<Option<String>, Error> {
+    let request = state
+        .request(http, Method::GET, path_and_query)
+        .build()
+        .map_err(|source| transport_error(operation, source))?;
+    state.count_lookup();
+    let response = state
+        .execute(http, request, state.pacer().organization(org))
+        .await
+        .map_err(|source| transport_error(operation, source))?;
+    if !response.status().is_success() {
+        return Err(crate::operation::from_response(operation, response).await);
+    }
+    let links: Vec<_> = response
+        .headers()
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_link_header)
+        .collect();
+    let next = find_rel(&links, "next")
+        .and_then(|target| Url::parse(target).ok())
+        .filter(|url| state.trusted().trusts(url))
+        .map(|url| {
+            let path = state.relative_path(&url).to_owned();
+            match url.query() {
+                Some(query) => format!("{path}?{query}"),
+                None => path,
+            }
+        });
+    // Read so that the directory learns from it.
+    crate::decode::read_body(response)
+        .await
+        .map_err(|source| transport_error(operation, source))?;
+    Ok(next)
+}
+
+fn transport_error(operation: &'static str, source: reqwest::Error) -> Error {
+    Error::Transport(TransportError {
+        operation,
+        attempts: 1,
+        source,
+    })
+}

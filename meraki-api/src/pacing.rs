@@ -1,0 +1,400 @@
+//! Client-side pacing: a token bucket per organization, one shared by requests whose
+//! organization is not known yet, and one for the whole client. A 429 slows down the bucket
+//! that paced the request; successes bring it back.
+//!
+//! Every waiter re-checks its bucket after sleeping instead of holding a reservation, so a
+//! rate lowered by a 429 applies at once to everyone already waiting, and many concurrent
+//! callers cannot pile reservations into the future.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Rate-limit settings. Defaults follow the API's documented limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimitConfig {
+    /// Requests per second per organization when all is well (default 10, the API's limit).
+    pub per_org_rate: f64,
+    /// Requests an organization may send at once (default 10, the API's burst).
+    pub per_org_burst: f64,
+    /// Requests per second for the whole client, all organizations together (default 100).
+    pub global_rate: f64,
+    /// Burst for the whole client (default 100).
+    pub global_burst: f64,
+    /// Requests per second shared by all requests for networks and devices whose organization
+    /// is not known (its lookup failed or is turned off): default 5, half an organization's
+    /// rate, since they may all belong to one.
+    pub unresolved_rate: f64,
+    /// Burst of the shared bucket for unresolved requests (default 5).
+    pub unresolved_burst: f64,
+    /// A bucket's rate never goes below this (default 0.5/s).
+    pub min_rate: f64,
+    /// Factor applied to a bucket's rate on each 429 (default 0.7).
+    pub decrease_factor: f64,
+    /// Requests per second given back after each success, up to the bucket's configured
+    /// rate (default 0.2).
+    pub increase_step: f64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            per_org_rate: 10.0,
+            per_org_burst: 10.0,
+            global_rate: 100.0,
+            global_burst: 100.0,
+            unresolved_rate: 5.0,
+            unresolved_burst: 5.0,
+            min_rate: 0.5,
+            decrease_factor: 0.7,
+            increase_step: 0.2,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// Checks every setting; the error names the first one that is out of range.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("per_org_rate", self.per_org_rate),
+            ("global_rate", self.global_rate),
+            ("unresolved_rate", self.unresolved_rate),
+            ("min_rate", self.min_rate),
+        ];
+        for (name, value) in positive {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(format!(
+                    "rate_limit.{name} must be a positive number, got {value}"
+                ));
+            }
+        }
+        let bursts = [
+            ("per_org_burst", self.per_org_burst),
+            ("global_burst", self.global_burst),
+            ("unresolved_burst", self.unresolved_burst),
+        ];
+        for (name, value) in bursts {
+            if !(value.is_finite() && value >= 1.0) {
+                return Err(format!("rate_limit.{name} must be at least 1, got {value}"));
+            }
+        }
+        if !(self.decrease_factor.is_finite()
+            && self.decrease_factor > 0.0
+            && self.decrease_factor <= 1.0)
+        {
+            return Err(format!(
+                "rate_limit.decrease_factor must be in (0, 1], got {}",
+                self.decrease_factor
+            ));
+        }
+        if !(self.increase_step.is_finite() && self.increase_step >= 0.0) {
+            return Err(format!(
+                "rate_limit.increase_step must be zero or more, got {}",
+                self.increase_step
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    capacity: f64,
+    rate: f64,
+    /// The configured rate, which successes restore.
+    full_rate: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(rate: f64, capacity: f64) -> Self {
+        Self {
+            tokens: capacity,
+            capacity,
+            rate,
+            full_rate: rate,
+            last: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+        self.last = now;
+    }
+
+    /// Takes a token, or says how long until one is there.
+    fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            // Rounding can leave a wait too short for the timer to advance the clock: never
+            // less than a millisecond, or a waiter could spin.
+            let wait = Duration::from_secs_f64((1.0 - self.tokens) / self.rate);
+            Err(wait.max(Duration::from_millis(1)))
+        }
+    }
+}
+
+type SharedBucket = Arc<Mutex<Bucket>>;
+
+/// Which bucket paces a request, besides the client's global one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// The organization the request counts against.
+    Organization(Arc<str>),
+    /// A network or device whose organization is not known.
+    Unresolved,
+    /// Nothing more specific: requests outside any organization, and directory lookups.
+    Global,
+}
+
+/// The buckets that pace one request: chosen once, used for every attempt.
+#[derive(Debug, Clone)]
+pub(crate) struct Pace {
+    pub(crate) lane: Lane,
+    bucket: SharedBucket,
+}
+
+/// Shared by every clone of a client.
+#[derive(Debug)]
+pub(crate) struct Pacer {
+    config: RateLimitConfig,
+    global: SharedBucket,
+    unresolved: SharedBucket,
+    orgs: Mutex<HashMap<Arc<str>, SharedBucket>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere cannot leave a bucket inconsistent: every update is one assignment.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Pacer {
+    pub(crate) fn new(config: RateLimitConfig) -> Self {
+        let bucket = |rate, burst| Arc::new(Mutex::new(Bucket::new(rate, burst)));
+        Self {
+            global: bucket(config.global_rate, config.global_burst),
+            unresolved: bucket(config.unresolved_rate, config.unresolved_burst),
+            orgs: Mutex::new(HashMap::new()),
+            config,
+        }
+    }
+
+    /// The pace of a request that counts against `org`.
+    pub(crate) fn organization(&self, org: &str) -> Pace {
+        let mut orgs = lock(&self.orgs);
+        // Every request looks its organization up; only the first one allocates.
+        let (org, bucket) = match orgs.get_key_value(org) {
+            Some((org, bucket)) => (org.clone(), bucket.clone()),
+            None => {
+                let org: Arc<str> = Arc::from(org);
+                let bucket = Arc::new(Mutex::new(Bucket::new(
+                    self.config.per_org_rate,
+                    self.config.per_org_burst,
+                )));
+                orgs.insert(org.clone(), bucket.clone());
+                (org, bucket)
+            }
+        };
+        Pace {
+            lane: Lane::Organization(org),
+            bucket,
+        }
+    }
+
+    /// The pace of a request for a network or device of an unknown organization.
+    pub(crate) fn unresolved(&self) -> Pace {
+        Pace {
+            lane: Lane::Unresolved,
+            bucket: self.unresolved.clone(),
+        }
+    }
+
+    /// The pace of a request that counts against no organization in particular.
+    pub(crate) fn global(&self) -> Pace {
+        Pace {
+            lane: Lane::Global,
+            bucket: self.global.clone(),
+        }
+    }
+
+    /// Waits until the request's bucket and the global one both allow it.
+    pub(crate) async fn acquire(&self, pace: &Pace) {
+        if pace.lane != Lane::Global {
+            take(&pace.bucket).await;
+        }
+        take(&self.global).await;
+    }
+
+    /// The API answered 429: slow down the bucket that paced the request.
+    pub(crate) fn throttled(&self, pace: &Pace) {
+        let mut b = lock(&pace.bucket);
+        b.rate = (b.rate * self.config.decrease_factor).max(self.config.min_rate);
+        // No burst right after being told to slow down.
+        b.tokens = b.tokens.min(0.0);
+    }
+
+    /// A request went through: recover towards the configured rate.
+    pub(crate) fn succeeded(&self, pace: &Pace) {
+        let mut b = lock(&pace.bucket);
+        b.rate = (b.rate + self.config.increase_step).min(b.full_rate);
+    }
+
+    /// Counts a request that was paced on another bucket (a directory lookup, before its
+    /// organization was known) against `org` after the fact: its next requests wait for it.
+    pub(crate) fn charge(&self, org: &str) {
+        let pace = self.organization(org);
+        let mut b = lock(&pace.bucket);
+        b.refill(Instant::now());
+        b.tokens = (b.tokens - 1.0).max(-b.capacity);
+    }
+
+    /// The current rate of `org`'s bucket, requests per second.
+    #[cfg(test)]
+    pub(crate) fn rate(&self, org: &str) -> f64 {
+        lock(&self.organization(org).bucket).rate
+    }
+}
+
+async fn take(bucket: &Mutex<Bucket>) {
+    loop {
+        let wait = lock(bucket).try_take(Instant::now());
+        match wait {
+            Ok(()) => return,
+            Err(wait) => tokio::time::sleep(wait).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn acquire_org(pacer: &Pacer, org: &str) {
+        pacer.acquire(&pacer.organization(org)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paces_an_organization_after_its_burst() {
+        let pacer = Pacer::new(RateLimitConfig::default());
+        let start = Instant::now();
+        for _ in 0..30 {
+            acquire_org(&pacer, "1").await;
+        }
+        // 10 at once, then 20 more at 10/s.
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!((1.9..2.1).contains(&elapsed), "{elapsed}");
+        // Another organization has its own budget.
+        let other = Instant::now();
+        acquire_org(&pacer, "2").await;
+        assert!(other.elapsed() < Duration::from_millis(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn adapts_to_429s_within_bounds() {
+        let pacer = Pacer::new(RateLimitConfig::default());
+        let org = pacer.organization("1");
+        pacer.throttled(&org);
+        assert!((pacer.rate("1") - 7.0).abs() < 1e-9);
+        for _ in 0..100 {
+            pacer.throttled(&org);
+        }
+        assert_eq!(pacer.rate("1"), 0.5);
+        for _ in 0..100 {
+            pacer.succeeded(&org);
+        }
+        assert_eq!(pacer.rate("1"), 10.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_slows_only_the_bucket_that_paced_the_request() {
+        let pacer = Pacer::new(RateLimitConfig::default());
+        pacer.throttled(&pacer.unresolved());
+        assert_eq!(pacer.rate("1"), 10.0);
+        assert!((lock(&pacer.unresolved).rate - 3.5).abs() < 1e-9);
+        assert_eq!(lock(&pacer.global).rate, 100.0);
+        // Unresolved requests share one conservative bucket: 5 at once, then 3.5/s.
+        let start = Instant::now();
+        for _ in 0..12 {
+            pacer.acquire(&pacer.unresolved()).await;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!((3.3..3.5).contains(&elapsed), "{elapsed}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn charged_lookups_delay_the_organizations_next_requests() {
+        let pacer = Pacer::new(RateLimitConfig::default());
+        for _ in 0..3 {
+            pacer.charge("1");
+        }
+        let start = Instant::now();
+        for _ in 0..10 {
+            acquire_org(&pacer, "1").await;
+        }
+        // 7 tokens were left of the burst of 10; the other 3 take 0.3 s.
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!((0.29..0.32).contains(&elapsed), "{elapsed}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_concurrent_waiters_share_the_rate() {
+        let pacer = Arc::new(Pacer::new(RateLimitConfig::default()));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let pacer = pacer.clone();
+                tokio::spawn(async move { acquire_org(&pacer, "1").await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!((3.9..4.2).contains(&elapsed), "{elapsed}");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        for (config, name) in [
+            (
+                RateLimitConfig {
+                    per_org_rate: 0.0,
+                    ..RateLimitConfig::default()
+                },
+                "per_org_rate",
+            ),
+            (
+                RateLimitConfig {
+                    global_rate: f64::NAN,
+                    ..RateLimitConfig::default()
+                },
+                "global_rate",
+            ),
+            (
+                RateLimitConfig {
+                    per_org_burst: 0.5,
+                    ..RateLimitConfig::default()
+                },
+                "per_org_burst",
+            ),
+            (
+                RateLimitConfig {
+                    decrease_factor: 2.0,
+                    ..RateLimitConfig::default()
+                },
+                "decrease_factor",
+            ),
+        ] {
+            let err = config.validate().unwrap_err();
+            assert!(err.contains(name), "{err}");
+        }
+        assert!(RateLimitConfig::default().validate().is_ok());
+    }
+}
