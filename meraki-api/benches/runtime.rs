@@ -4,6 +4,7 @@
 //! cargo bench -p meraki-api --bench runtime            # all three scenarios (about a minute)
 //! cargo bench -p meraki-api --bench runtime -- stream  # one scenario: throttle10, throttle5, stream
 //! cargo bench -p meraki-api --bench runtime -- stream decode transport  # streaming and its floors
+//! cargo bench -p meraki-api --bench runtime -- networks devices orgs      # bulk work (4-6)
 //! ```
 //!
 //! The server enforces an organization rate limit with a token bucket (burst = rate) and
@@ -367,6 +368,111 @@ fn transport(decode: bool) {
     drop(server_runtime);
 }
 
+/// One call of a bulk scenario.
+#[derive(Clone)]
+enum Call {
+    /// `getOrganizationNetworks`.
+    Organization(String),
+    /// `getNetworkDevices`.
+    Network(String),
+    /// `getDeviceClients`.
+    Device(String),
+}
+
+async fn make(client: &Client, call: &Call) -> Result<(), meraki_api::Error> {
+    match call {
+        Call::Organization(org) => client
+            .get_organization_networks()
+            .organization_id(org.as_str())
+            .call()
+            .await
+            .map(drop),
+        Call::Network(id) => client
+            .get_network_devices()
+            .network_id(id.as_str())
+            .call()
+            .await
+            .map(drop),
+        Call::Device(serial) => client
+            .get_device_clients()
+            .serial(serial.as_str())
+            .call()
+            .await
+            .map(drop),
+    }
+}
+
+/// Scenarios 4-6: every call started at once against a simulated Dashboard enforcing 10/s per
+/// organization (burst 10) and 100/s overall. The floor is the busiest organization's: every
+/// request it served (lookups and listings included) at 10/s after its burst.
+async fn bulk(name: &str, dashboard: meraki_api::test_util::SimulatedDashboard, calls: Vec<Call>) {
+    let client = dashboard.client();
+    let started = Instant::now();
+    let results = futures_util::future::join_all(calls.iter().map(|c| make(&client, c))).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let failures = results.iter().filter(|r| r.is_err()).count();
+    let counts = dashboard.counts();
+    let busiest = counts.served_by_org.values().copied().max().unwrap_or(0);
+    let floor = (busiest as f64 - 10.0).max(0.0) / 10.0;
+    let stats = client.stats();
+    println!(
+        "{name}: {} calls at once, {} organization(s): {elapsed:.2} s (floor {floor:.1} s for the busiest organization's {busiest} requests, {:+.1}%), \
+         429s {} ({:.1}% of {} requests), lookups and listings {}, failures {failures}",
+        calls.len(),
+        counts.served_by_org.len(),
+        (elapsed / floor - 1.0) * 100.0,
+        counts.throttled,
+        100.0 * counts.throttled as f64 / stats.requests as f64,
+        stats.requests,
+        stats.lookups,
+    );
+}
+
+async fn bulk_scenarios(wanted: impl Fn(&str) -> bool) {
+    use meraki_api::test_util::SimulatedDashboard;
+    if wanted("networks") {
+        let dashboard = SimulatedDashboard::builder()
+            .organization(ORG, 20, 0)
+            .start()
+            .await;
+        let networks = dashboard.networks(ORG);
+        let calls = (0..200)
+            .map(|i| Call::Network(networks[i % 20].clone()))
+            .collect();
+        bulk("networks (4)", dashboard, calls).await;
+    }
+    if wanted("devices") {
+        let dashboard = SimulatedDashboard::builder()
+            .organization(ORG, 20, 5)
+            .start()
+            .await;
+        let devices = dashboard.devices(ORG);
+        let calls = (0..200)
+            .map(|i| Call::Device(devices[i % 100].clone()))
+            .collect();
+        bulk("devices (5)", dashboard, calls).await;
+    }
+    if wanted("orgs") {
+        let orgs = ["101", "102", "103", "104", "105"];
+        let mut builder = SimulatedDashboard::builder();
+        for org in orgs {
+            builder = builder.organization(org, 10, 2);
+        }
+        let dashboard = builder.start().await;
+        let mut calls = Vec::new();
+        for i in 0..100 {
+            for org in orgs {
+                calls.push(match i % 3 {
+                    0 => Call::Organization(org.to_owned()),
+                    1 => Call::Network(dashboard.networks(org)[i % 10].clone()),
+                    _ => Call::Device(dashboard.devices(org)[i % 20].clone()),
+                });
+            }
+        }
+        bulk("orgs (6)", dashboard, calls).await;
+    }
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -392,4 +498,5 @@ fn main() {
     if wanted("throttle5") {
         runtime.block_on(throttled("throttle5", 5.0, 100, 16));
     }
+    runtime.block_on(bulk_scenarios(wanted));
 }

@@ -234,3 +234,6 @@ impl ReplayServer {
         self.server.received_requests().await.unwrap_or_default()
     }
 }
+
+mod dashboard;
+pub use dashboard::{Counts as DashboardCounts, SimulatedDashboard, SimulatedDashboardBuilder};

@@ -1,0 +1,261 @@
+//! Every request paced by the organization it counts against, against a simulated Dashboard
+//! that owns networks and devices per organization and enforces 10 requests/s per
+//! organization (burst 10) and 100/s overall, answering 429 past them as the API does.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use meraki_api::directory::DirectorySnapshot;
+use meraki_api::prelude::*;
+use meraki_api::test_util::SimulatedDashboard;
+use meraki_api::Error;
+
+const ORG: &str = "549236";
+
+async fn network_devices(client: &Client, network: &str) -> Result<(), Error> {
+    client
+        .get_network_devices()
+        .network_id(network)
+        .call()
+        .await
+        .map(drop)
+}
+
+async fn device_clients(client: &Client, serial: &str) -> Result<(), Error> {
+    client
+        .get_device_clients()
+        .serial(serial)
+        .call()
+        .await
+        .map(drop)
+}
+
+/// Calls `call` for `ids[i % ids.len()]`, `calls` times at once; returns failures and the
+/// time taken.
+async fn concurrently<'a, F, Fut>(calls: usize, ids: &'a [String], call: F) -> (usize, Duration)
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let started = Instant::now();
+    let results = join_all((0..calls).map(|i| call(&ids[i % ids.len()]))).await;
+    let failures = results.iter().filter(|r| r.is_err()).count();
+    (failures, started.elapsed())
+}
+
+#[tokio::test]
+async fn network_calls_are_paced_by_their_organization_after_one_lookup() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 20, 0)
+        .start()
+        .await;
+    let client = dashboard.client();
+    let networks = dashboard.networks(ORG);
+    let (failures, elapsed) = concurrently(40, &networks, |n| network_devices(&client, n)).await;
+    let counts = dashboard.counts();
+    assert_eq!(failures, 0);
+    // One lookup found the organization, one listing taught all 20 networks.
+    assert_eq!((counts.lookups, counts.listings), (1, 1), "{counts:?}");
+    assert_eq!(client.stats().lookups, 2);
+    assert!(counts.throttled <= 1, "{counts:?}");
+    // 42 requests at 10/s after a burst of 10: paced, not sent at once.
+    assert!(elapsed >= Duration::from_millis(2_800), "{elapsed:?}");
+    assert_eq!(
+        client
+            .directory()
+            .network_organization(&networks[19])
+            .as_deref(),
+        Some(ORG)
+    );
+}
+
+#[tokio::test]
+async fn device_calls_are_paced_by_their_organization() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 3, 5)
+        .start()
+        .await;
+    let client = dashboard.client();
+    let devices = dashboard.devices(ORG);
+    let (failures, elapsed) = concurrently(30, &devices, |s| device_clients(&client, s)).await;
+    let counts = dashboard.counts();
+    assert_eq!(failures, 0);
+    // The device, then its network; then the organization's networks and devices.
+    assert_eq!((counts.lookups, counts.listings), (2, 2), "{counts:?}");
+    assert!(counts.throttled <= 1, "{counts:?}");
+    assert!(elapsed >= Duration::from_millis(2_000), "{elapsed:?}");
+    assert_eq!(
+        client
+            .directory()
+            .device_organization(&devices[14])
+            .as_deref(),
+        Some(ORG)
+    );
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_lookup() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 2, 0)
+        .start()
+        .await;
+    let client = dashboard
+        .client_builder()
+        .list_looked_up_organizations(false, 1)
+        .build()
+        .unwrap();
+    let one = vec![dashboard.networks(ORG)[0].clone()];
+    let (failures, _) = concurrently(15, &one, |n| network_devices(&client, n)).await;
+    assert_eq!(failures, 0);
+    assert_eq!(dashboard.counts().lookups, 1);
+    assert_eq!(dashboard.counts().listings, 0);
+}
+
+#[tokio::test]
+async fn listings_teach_the_directory_as_they_pass() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 12, 1)
+        .start()
+        .await;
+    let client = dashboard.client();
+    // The caller's own listing, through a generated operation.
+    client
+        .get_organization_networks()
+        .organization_id(ORG)
+        .call()
+        .await
+        .unwrap();
+    client
+        .get_organization_devices()
+        .organization_id(ORG)
+        .call()
+        .await
+        .unwrap();
+    let networks = dashboard.networks(ORG);
+    let devices = dashboard.devices(ORG);
+    for (network, serial) in networks.iter().zip(&devices) {
+        network_devices(&client, network).await.unwrap();
+        device_clients(&client, serial).await.unwrap();
+    }
+    assert_eq!(dashboard.counts().lookups, 0);
+    assert_eq!(client.stats().lookups, 0);
+    // Client and server both at exactly 10/s: arrival jitter may cost one 429.
+    assert!(dashboard.counts().throttled <= 1);
+}
+
+#[tokio::test]
+async fn a_saved_directory_needs_no_lookups() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 5, 2)
+        .organization("2", 5, 0)
+        .start()
+        .await;
+    let first = dashboard.client();
+    first.learn_organization(ORG).await.unwrap();
+    first
+        .directory()
+        .register_networks("2", dashboard.networks("2"));
+    let saved = serde_json::to_string(&first.directory().snapshot()).unwrap();
+
+    let restored: DirectorySnapshot = serde_json::from_str(&saved).unwrap();
+    let second = dashboard
+        .client_builder()
+        .directory(restored)
+        .build()
+        .unwrap();
+    let before = dashboard.counts();
+    for network in dashboard
+        .networks(ORG)
+        .iter()
+        .chain(&dashboard.networks("2"))
+    {
+        network_devices(&second, network).await.unwrap();
+    }
+    for serial in dashboard.devices(ORG) {
+        device_clients(&second, &serial).await.unwrap();
+    }
+    let after = dashboard.counts();
+    assert_eq!(after.lookups, before.lookups);
+    assert_eq!(after.listings, before.listings);
+    assert_eq!(second.stats().lookups, 0);
+}
+
+#[tokio::test]
+async fn without_lookups_unknown_networks_share_the_conservative_bucket() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 4, 0)
+        .start()
+        .await;
+    let client = dashboard
+        .client_builder()
+        .organization_lookups(false)
+        .build()
+        .unwrap();
+    let networks = dashboard.networks(ORG);
+    let (failures, elapsed) = concurrently(15, &networks, |n| network_devices(&client, n)).await;
+    assert_eq!(failures, 0);
+    assert_eq!(dashboard.counts().lookups, 0);
+    // Never unpaced: 5 at once, then 5/s.
+    assert!(elapsed >= Duration::from_millis(1_800), "{elapsed:?}");
+    assert_eq!(dashboard.counts().throttled, 0);
+}
+
+#[tokio::test]
+async fn a_failed_lookup_is_not_repeated_for_every_request() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 1, 0)
+        .start()
+        .await;
+    let client = dashboard.client();
+    for _ in 0..3 {
+        let err = network_devices(&client, "N_unknown").await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
+    }
+    // One lookup (404), then the three calls themselves.
+    assert_eq!(client.stats().lookups, 1);
+    assert_eq!(client.stats().requests, 4);
+}
+
+#[tokio::test]
+async fn organizations_are_paced_apart() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization("1", 4, 2)
+        .organization("2", 4, 2)
+        .organization("3", 4, 2)
+        .start()
+        .await;
+    let client = dashboard.client();
+    let started = Instant::now();
+    let work = ["1", "2", "3"].map(|org| {
+        let networks = dashboard.networks(org);
+        let devices = dashboard.devices(org);
+        let client = &client;
+        async move {
+            let (networks, devices) = (&networks, &devices);
+            let mut results = Vec::new();
+            let calls = (0..12).map(|i| async move {
+                if i % 2 == 0 {
+                    network_devices(client, &networks[i % networks.len()]).await
+                } else {
+                    device_clients(client, &devices[i % devices.len()]).await
+                }
+            });
+            results.extend(join_all(calls).await);
+            let org_calls = client
+                .get_organization_networks()
+                .organization_id(org)
+                .call()
+                .await
+                .map(drop);
+            results.push(org_calls);
+            results
+        }
+    });
+    let results: Vec<_> = join_all(work).await.into_iter().flatten().collect();
+    let elapsed = started.elapsed();
+    assert!(results.iter().all(Result::is_ok));
+    let counts = dashboard.counts();
+    assert!(counts.throttled <= 3, "{counts:?}");
+    // Three organizations side by side, each within its own 10/s: about as long as one.
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
