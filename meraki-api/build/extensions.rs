@@ -142,6 +142,9 @@ struct SpecOperation {
     path: String,
     /// `(wire name, minimum, maximum)` of integer query parameters with documented bounds.
     bounds: Vec<(String, i64, i64)>,
+    /// `(operation name, resource template)` under which action batches carry it
+    /// (`x-batch-action`).
+    batch_action: Option<(String, String)>,
 }
 
 fn spec_operations(document: &Value) -> Vec<SpecOperation> {
@@ -172,11 +175,18 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
                     ))
                 })
                 .collect();
+            let batch_action = op.get("x-batch-action").and_then(|action| {
+                Some((
+                    action.get("operation")?.as_str()?.to_owned(),
+                    action.get("resource")?.as_str()?.to_owned(),
+                ))
+            });
             operations.push(SpecOperation {
                 operation_id: operation_id.to_owned(),
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),
                 bounds,
+                batch_action,
             });
         }
     }
@@ -212,12 +222,18 @@ pub(crate) fn render_extensions(
             .is_some_and(|(_, info)| is_paginated(info));
         writeln!(
             out,
-            "    crate::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, bounds: &[{}], paginated: {paginated} }},",
+            "    crate::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, bounds: &[{}], paginated: {paginated}, batch: {} }},",
             op.operation_id.to_snake_case(),
             op.operation_id,
             op.method,
             op.path,
-            bounds.join(", ")
+            bounds.join(", "),
+            match &op.batch_action {
+                Some((operation, resource)) => format!(
+                    "Some(crate::operation::BatchSpec {{ operation: {operation:?}, resource: {resource:?} }})"
+                ),
+                None => "None".to_owned(),
+            },
         )
         .expect("writing to a String");
     }
@@ -248,6 +264,25 @@ pub(crate) fn render_extensions(
         )
         .expect("writing to a String");
 
+        if op.batch_action.is_some() {
+            // Sent on a dry-run view of the client, the builder's request is checked and
+            // captured instead of sent: the action is exactly what the call would send.
+            writeln!(
+                out,
+                "impl<'a> crate::batch::Batchable<'a> for builder::{builder}<'a> {{
+    fn into_action(self) -> impl ::std::future::Future<Output = ::std::result::Result<crate::batch::Action, crate::Error>> + Send + 'a {{
+        let dry_run = self.client.dry_run();
+        async move {{
+            let mut operation: builder::{builder}<'_> = self;
+            operation.client = &dry_run;
+            let sent = builder::{builder}::send(operation).await;
+            crate::batch::action_from(&OPERATIONS[{index}], sent).await
+        }}
+    }}
+}}"
+            )
+            .expect("writing to a String");
+        }
         if !is_paginated(info) {
             continue;
         }

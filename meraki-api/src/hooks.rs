@@ -36,7 +36,12 @@ pub(crate) async fn send(
     http: &reqwest::Client,
     request: Request,
 ) -> reqwest::Result<Response> {
-    let pace = crate::owners::pace_for(state, http, request.url()).await;
+    // A write that dry-run mode withholds goes nowhere: no need to find its organization.
+    let pace = if state.withholds(&request) {
+        state.pacer().global()
+    } else {
+        crate::owners::pace_for(state, http, request.url()).await
+    };
     state.execute(http, request, pace).await
 }
 

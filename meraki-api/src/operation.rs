@@ -28,6 +28,17 @@ pub struct OperationSpec {
     pub bounds: &'static [QueryBound],
     /// Whether the operation has a paginator (`startingAfter` and `endingBefore`).
     pub paginated: bool,
+    /// How action batches carry it, if it is batchable ([`crate::batch::Batchable`]).
+    pub batch: Option<BatchSpec>,
+}
+
+/// How an action batch names an operation (Meraki's `x-batchable-actions` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSpec {
+    /// The action's `operation`: `create`, `update`, `destroy`, or a verb such as `claim`.
+    pub operation: &'static str,
+    /// The action's `resource` template, e.g. `/networks/{networkId}` for `split`.
+    pub resource: &'static str,
 }
 
 /// A documented range of an integer query parameter, such as `perPage`'s `3 - 1000`.
@@ -117,7 +128,7 @@ pub(crate) async fn call_undecoded<'a, O: Operation<'a>>(
 }
 
 /// Turns progenitor's error into ours, reading the body of an unexpected response.
-async fn convert_error<T: DeserializeOwned, E>(
+pub(crate) async fn convert_error<T: DeserializeOwned, E>(
     spec: &'static OperationSpec,
     error: progenitor_client::Error<E>,
     attempts: u32,

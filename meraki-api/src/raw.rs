@@ -54,6 +54,7 @@ static RAW_SPEC: OperationSpec = OperationSpec {
     path: "",
     bounds: &[],
     paginated: true,
+    batch: None,
 };
 
 /// A request built by hand: method, path below the base URL, query, JSON body; decoded as

@@ -211,6 +211,11 @@ impl ClientState {
         self.dry_run
     }
 
+    /// Whether dry-run mode keeps this request from being sent.
+    pub(crate) fn withholds(&self, request: &Request) -> bool {
+        self.dry_run && is_write(request.method())
+    }
+
     pub(crate) fn trusted(&self) -> &TrustedHosts {
         &self.shared.trusted
     }
@@ -277,7 +282,7 @@ impl ClientState {
         mut request: Request,
         pace: Pace,
     ) -> reqwest::Result<Response> {
-        if self.dry_run && is_write(request.method()) {
+        if self.withholds(&request) {
             return Ok(self.not_sent(request));
         }
         let shared = &*self.shared;

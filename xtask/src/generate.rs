@@ -21,6 +21,8 @@ pub struct Options {
     pub specs: Vec<PathBuf>,
     pub out: PathBuf,
     pub check: bool,
+    /// The batchable-actions list (default: `openapi/batchable-actions.json`, if present).
+    pub batchable: Option<PathBuf>,
 }
 
 impl Options {
@@ -28,12 +30,16 @@ impl Options {
         let mut specs = Vec::new();
         let mut out = None;
         let mut check = false;
+        let mut batchable = None;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--specs" => specs.push(PathBuf::from(value_of("--specs", args.next())?)),
                 "--out" => out = Some(PathBuf::from(value_of("--out", args.next())?)),
                 "--check" => check = true,
+                "--batchable" => {
+                    batchable = Some(PathBuf::from(value_of("--batchable", args.next())?))
+                }
                 other => return Err(format!("generate: unknown option `{other}`")),
             }
         }
@@ -41,10 +47,14 @@ impl Options {
         if specs.is_empty() {
             specs.push(root.join("openapi/specs"));
         }
+        let default_batchable = root.join(crate::batchable::FILE);
+        let batchable =
+            batchable.or_else(|| default_batchable.exists().then_some(default_batchable));
         Ok(Self {
             specs,
             out: out.unwrap_or_else(|| root.join("openapi/openapi.yaml")),
             check,
+            batchable,
         })
     }
 }
@@ -63,12 +73,17 @@ pub struct Generated {
     pub normalized: Report,
     /// Operations reshaped so that progenitor can generate them, one line each.
     pub reshaped: Vec<String>,
+    /// Operations marked batchable.
+    pub batchable: usize,
+    /// Entries of the batchable list that name no merged operation, one line each.
+    pub unmatched_batchable: Vec<String>,
     /// How long each phase took, for the summary.
     pub timings: String,
 }
 
 /// Reads, merges and normalizes every `*.json` document under `dirs`.
-pub fn generate(dirs: &[PathBuf]) -> Result<Generated, String> {
+/// With `batchable`, marks the operations that file lists (see `batchable`).
+pub fn generate(dirs: &[PathBuf], batchable: Option<&Path>) -> Result<Generated, String> {
     let mut files = Vec::new();
     for dir in dirs {
         let entries = std::fs::read_dir(dir)
@@ -96,6 +111,11 @@ pub fn generate(dirs: &[PathBuf]) -> Result<Generated, String> {
     let mut merged = merge(docs).map_err(|e| e.to_string())?;
     let reshaped = fit_for_progenitor(&mut merged.document)?;
     let normalized = normalize(&mut merged.document);
+    let batchable_list = match batchable {
+        Some(path) => crate::batchable::load(path)?,
+        None => Vec::new(),
+    };
+    let unmatched_batchable = crate::batchable::annotate(&mut merged.document, &batchable_list);
     let merging = started.elapsed() - read;
     let body =
         serde_yaml::to_string(&merged.document).map_err(|e| format!("cannot render YAML: {e}"))?;
@@ -109,17 +129,22 @@ pub fn generate(dirs: &[PathBuf]) -> Result<Generated, String> {
         documents,
         normalized,
         reshaped,
+        batchable: batchable_list.len() - unmatched_batchable.len(),
+        unmatched_batchable,
         timings,
     })
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
-    let generated = generate(&options.specs)?;
+    let generated = generate(&options.specs, options.batchable.as_deref())?;
     for line in &generated.merged.superseded {
         println!("superseded: {line}");
     }
     for line in &generated.reshaped {
         println!("reshaped for progenitor: {line}");
+    }
+    for line in &generated.unmatched_batchable {
+        println!("batchable, but no such operation: {line}");
     }
     if options.check {
         let committed = std::fs::read_to_string(&options.out)
@@ -137,12 +162,13 @@ pub fn run(options: &Options) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", options.out.display()))?;
     }
     println!(
-        "read {} documents, wrote {} operations, API version {} (normalized: {}; reshaped for progenitor: {})",
+        "read {} documents, wrote {} operations, API version {} (normalized: {}; reshaped for progenitor: {}; batchable: {})",
         generated.documents,
         generated.merged.operations,
         generated.merged.version,
         generated.normalized,
-        generated.reshaped.len()
+        generated.reshaped.len(),
+        generated.batchable
     );
     println!("took: {}", generated.timings);
     println!(
@@ -225,13 +251,17 @@ mod tests {
         dir
     }
 
+    fn batchable_file() -> PathBuf {
+        workspace_root().join(crate::batchable::FILE)
+    }
+
     fn seeds() -> PathBuf {
         workspace_root().join("openapi/specs")
     }
 
     #[test]
     fn committed_specs_merge_deterministically_and_newest_wins() {
-        let once = generate(&[seeds()]).unwrap();
+        let once = generate(&[seeds()], Some(&batchable_file())).unwrap();
         assert_eq!(once.merged.operations, 668);
         assert_eq!(once.merged.version.to_string(), "1.70.0");
         assert!(once.yaml.contains("name: profileIds[]"));
@@ -245,7 +275,7 @@ mod tests {
         // folders given in either order: the newer wins and the output does not change.
         let older = workspace_root().join("xtask/testdata/v1.42.0");
         for dirs in [[older.clone(), seeds()], [seeds(), older.clone()]] {
-            let merged = generate(&dirs).unwrap();
+            let merged = generate(&dirs, Some(&batchable_file())).unwrap();
             assert_eq!(merged.yaml, once.yaml);
             assert_eq!(merged.merged.superseded.len(), 1);
             assert!(
@@ -266,6 +296,7 @@ mod tests {
             specs: vec![seeds(), dir.clone()],
             out: out.clone(),
             check: false,
+            batchable: None,
         };
         let err = run(&options).unwrap_err();
         assert!(
@@ -284,6 +315,7 @@ mod tests {
             specs: vec![seeds()],
             out: out.clone(),
             check: false,
+            batchable: Some(batchable_file()),
         };
         run(&options).unwrap();
         let check = Options {

@@ -1,6 +1,7 @@
 //! Maintainer tasks for meraki-api, run as `cargo xtask <command>`.
 
 mod areas;
+mod batchable;
 mod diff;
 mod generate;
 mod merge;
@@ -20,6 +21,10 @@ commands:
       Merge the operation documents in DIR (default: openapi/specs) into one OpenAPI
       document at FILE (default: openapi/openapi.yaml). With --check, write nothing and
       fail if FILE is not what the inputs produce.
+  batchable SPEC.json [--out FILE]
+      Copy the `x-batchable-actions` list of a whole published spec (Meraki's spec3.json)
+      to FILE (default: openapi/batchable-actions.json), which `generate` applies: each
+      operation it names gets `x-batch-action: {operation, resource}` in openapi.yaml.
   diff OLD NEW
       What a spec update changes: operations added, removed and changed (parameters,
       request and response fields, enum values), flagging what breaks existing callers.
@@ -32,6 +37,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("generate") => generate::Options::parse(&args[1..]).and_then(|o| generate::run(&o)),
         Some("diff") => diff::run(&args[1..]),
+        Some("batchable") => batchable::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

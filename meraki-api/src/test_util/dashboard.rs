@@ -445,6 +445,11 @@ fn page(request: &Request, items: &[Value]) -> ResponseTemplate {
     let mut response = ResponseTemplate::new(200).set_body_json(body);
     if end < items.len() {
         let mut next = request.url.clone();
+        // The host the client called, as the API's links name its own host.
+        if let Some(host) = request.headers.get("host").and_then(|h| h.to_str().ok()) {
+            let host = host.split(':').next().unwrap_or(host);
+            let _ = next.set_host(Some(host));
+        }
         next.query_pairs_mut()
             .clear()
             .append_pair("perPage", &per_page.to_string())

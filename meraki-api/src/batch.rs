@@ -1,0 +1,512 @@
+//! Action batches, the API's own bulk writes: up to 100 actions in one atomic request (20
+//! when synchronous), at most 5 confirmed batches running per organization.
+//!
+//! Every batchable operation's builder turns into a typed [`Action`] with
+//! [`Batchable::into_action`]: the resource path built and encoded exactly as the request
+//! would be, the operation name from Meraki's `x-batchable-actions` list, the typed body, and
+//! the same parameter checks as `.call()`. A [`BatchRunner`] then runs any number of actions
+//! on one organization.
+//!
+//! ```no_run
+//! # async fn demo(client: meraki_api::Client) -> Result<(), meraki_api::Error> {
+//! use futures_util::StreamExt;
+//! use meraki_api::batch::{Batchable, BatchOutcome};
+//! use meraki_api::prelude::*;
+//!
+//! let mut actions = Vec::new();
+//! for network in ["N_1", "N_2"] {
+//!     let rename = client
+//!         .update_network()
+//!         .network_id(network)
+//!         .body_map(|b| b.name(Some(format!("Store {network}"))));
+//!     actions.push(rename.into_action().await?);
+//! }
+//! let mut reports = client.action_batches("549236").run(actions);
+//! while let Some(report) = reports.next().await {
+//!     if let BatchOutcome::Failed { errors } = &report.outcome {
+//!         eprintln!("batch {:?} failed: {errors:?}", report.id);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use progenitor_client::ResponseValue;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, InvalidRequest};
+use crate::operation::{convert_error, Operation, OperationSpec};
+use crate::Client;
+
+/// Most actions in one batch.
+pub const MAX_ACTIONS: usize = 100;
+/// Most actions in one synchronous batch.
+pub const MAX_SYNCHRONOUS_ACTIONS: usize = 20;
+/// Most confirmed batches the API runs at once for one organization.
+pub const MAX_RUNNING: usize = 5;
+
+/// One action of a batch, as the API takes it: `{"resource", "operation", "body"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// The resource path, below the base URL: `/networks/N_1/devices`.
+    pub resource: String,
+    /// `create`, `update`, `destroy`, or a verb such as `claim`.
+    pub operation: String,
+    /// The request body, if the operation takes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+/// An operation that action batches can carry (generated for every operation in Meraki's
+/// `x-batchable-actions` list).
+pub trait Batchable<'a>: Operation<'a> {
+    /// The action this call would be, checked as `.call()` checks it; nothing is sent.
+    fn into_action(self) -> impl Future<Output = Result<Action, Error>> + Send + 'a;
+}
+
+/// Turns what a batchable operation's `send()` returned on a dry-run client (which checks the
+/// request and does not send it) into the action it would have been.
+pub(crate) async fn action_from<T: DeserializeOwned, E>(
+    spec: &'static OperationSpec,
+    sent: Result<ResponseValue<T>, progenitor_client::Error<E>>,
+) -> Result<Action, Error> {
+    let invalid = |message: String| {
+        Error::InvalidRequest(InvalidRequest {
+            operation: spec.operation_id,
+            parameter: None,
+            message,
+        })
+    };
+    let Some(batch) = spec.batch else {
+        return Err(invalid(
+            "the API does not take this operation in action batches".into(),
+        ));
+    };
+    let not_sent = match sent {
+        Ok(_) => return Err(invalid("the request was sent, not captured".into())),
+        Err(e) => match convert_error::<T, E>(spec, e, 0).await {
+            Error::DryRun { not_sent, .. } => not_sent,
+            other => return Err(other),
+        },
+    };
+    if let Some(query) = &not_sent.query {
+        return Err(invalid(format!(
+            "action batches cannot carry query parameters (`{query}`)"
+        )));
+    }
+    // The resource is the request path cut to the template's length: `/networks/N_1` for
+    // `POST /networks/N_1/split`, the whole path for `create`, `update`, `destroy`, `claim`.
+    let segments = batch.resource.split('/').count();
+    let resource = not_sent
+        .path
+        .split('/')
+        .take(segments)
+        .collect::<Vec<_>>()
+        .join("/");
+    Ok(Action {
+        resource,
+        operation: batch.operation.to_owned(),
+        body: not_sent.body,
+    })
+}
+
+/// What became of one batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BatchOutcome {
+    /// Every action ran.
+    Completed {
+        /// What the API says the batch created.
+        created_resources: Vec<Value>,
+    },
+    /// The batch failed as a whole (batches are atomic), or could not be submitted.
+    Failed {
+        /// The API's errors, or why the batch could not be submitted.
+        errors: Vec<String>,
+    },
+    /// Not submitted, because an earlier batch failed (see
+    /// [`BatchRunner::continue_after_failure`]) or the client is in dry-run mode.
+    NotSubmitted {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One batch's report: which actions it held and what became of them. Every action given to
+/// the runner is in exactly one report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct BatchReport {
+    /// 0 for the first batch.
+    pub index: usize,
+    /// The API's batch id, once submitted.
+    pub id: Option<String>,
+    /// Where this batch's actions start in the list given to the runner.
+    pub first_action: usize,
+    /// The batch's actions, in order.
+    pub actions: Vec<Action>,
+    /// What became of them.
+    #[serde(flatten)]
+    pub outcome: BatchOutcome,
+}
+
+impl BatchReport {
+    /// Whether every action of the batch ran.
+    pub fn completed(&self) -> bool {
+        matches!(self.outcome, BatchOutcome::Completed { .. })
+    }
+}
+
+/// Runs actions on one organization in batches (see [`Client::action_batches`]).
+#[derive(Debug, Clone)]
+#[must_use = "a runner does nothing until `run` is called"]
+pub struct BatchRunner<'a> {
+    client: &'a Client,
+    organization_id: String,
+    synchronous: bool,
+    batch_size: Option<usize>,
+    max_running: usize,
+    continue_after_failure: bool,
+    first_poll: Duration,
+    max_poll: Duration,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A runner for action batches on `organization_id`: splits actions into batches of at
+    /// most 100 (20 synchronous), keeps at most 5 running, confirms them, polls each one's
+    /// status with backoff, and reports every batch as it finishes.
+    pub fn action_batches(&self, organization_id: impl Into<String>) -> BatchRunner<'_> {
+        BatchRunner {
+            client: self,
+            organization_id: organization_id.into(),
+            synchronous: false,
+            batch_size: None,
+            max_running: MAX_RUNNING,
+            continue_after_failure: false,
+            first_poll: Duration::from_secs(1),
+            max_poll: Duration::from_secs(10),
+            // The API gives a confirmed batch 10 minutes to complete.
+            timeout: Duration::from_secs(11 * 60),
+        }
+    }
+}
+
+type Running<'a> = Pin<Box<dyn Future<Output = BatchReport> + Send + 'a>>;
+
+impl<'a> BatchRunner<'a> {
+    /// Synchronous batches (at most 20 actions each): the API answers when the batch is done.
+    pub fn synchronous(mut self, on: bool) -> Self {
+        self.synchronous = on;
+        self
+    }
+
+    /// Actions per batch (default and most: 100, or 20 synchronous). Batches are atomic:
+    /// smaller ones fail in smaller pieces.
+    pub fn batch_size(mut self, actions: usize) -> Self {
+        self.batch_size = Some(actions);
+        self
+    }
+
+    /// Batches running at once (default and most: 5, the API's limit per organization).
+    pub fn max_running(mut self, batches: usize) -> Self {
+        self.max_running = batches;
+        self
+    }
+
+    /// Whether to keep submitting batches after one failed (default: no, since later
+    /// batches may depend on it; the rest are reported as not submitted).
+    pub fn continue_after_failure(mut self, on: bool) -> Self {
+        self.continue_after_failure = on;
+        self
+    }
+
+    /// How often a running batch's status is read: first after `first`, then 1.5 times
+    /// longer each time up to `max` (default 1 s and 10 s).
+    pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
+        self.first_poll = first;
+        self.max_poll = max.max(first);
+        self
+    }
+
+    /// How long a batch may take before it is reported failed (default 11 minutes: the API
+    /// completes or fails a confirmed batch within 10).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn size(&self) -> usize {
+        let most = if self.synchronous {
+            MAX_SYNCHRONOUS_ACTIONS
+        } else {
+            MAX_ACTIONS
+        };
+        self.batch_size.unwrap_or(most).clamp(1, most)
+    }
+
+    /// Runs `actions` in order; yields each batch's report as it finishes.
+    pub fn run(self, actions: Vec<Action>) -> impl Stream<Item = BatchReport> + Send + 'a {
+        let size = self.size();
+        let mut queue = VecDeque::new();
+        let mut actions = actions.into_iter();
+        let mut first_action = 0;
+        loop {
+            let batch: Vec<Action> = actions.by_ref().take(size).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let len = batch.len();
+            queue.push_back((queue.len(), first_action, batch));
+            first_action += len;
+        }
+        let state = RunState {
+            runner: self,
+            queue,
+            running: FuturesUnordered::new(),
+            stopped: None,
+        };
+        Box::pin(futures_util::stream::unfold(
+            state,
+            |mut state| async move {
+                let report = state.next_report().await?;
+                Some((report, state))
+            },
+        ))
+    }
+
+    /// Runs `actions` to the end and returns every batch's report, in batch order.
+    pub async fn run_to_end(self, actions: Vec<Action>) -> Vec<BatchReport> {
+        let mut reports: Vec<BatchReport> = self.run(actions).collect().await;
+        reports.sort_by_key(|r| r.index);
+        reports
+    }
+}
+
+struct RunState<'a> {
+    runner: BatchRunner<'a>,
+    queue: VecDeque<(usize, usize, Vec<Action>)>,
+    running: FuturesUnordered<Running<'a>>,
+    /// Why no more batches are submitted.
+    stopped: Option<String>,
+}
+
+impl<'a> RunState<'a> {
+    async fn next_report(&mut self) -> Option<BatchReport> {
+        while self.stopped.is_none() && self.running.len() < self.runner.max_running.max(1) {
+            let Some((index, first_action, actions)) = self.queue.pop_front() else {
+                break;
+            };
+            let runner = self.runner.clone();
+            self.running.push(Box::pin(async move {
+                runner.run_batch(index, first_action, actions).await
+            }));
+        }
+        if let Some(report) = self.running.next().await {
+            if self.stopped.is_none() {
+                match &report.outcome {
+                    BatchOutcome::Failed { .. } if !self.runner.continue_after_failure => {
+                        self.stopped = Some(format!(
+                            "batch {} ({}) failed and later batches may depend on it",
+                            report.index,
+                            report.id.as_deref().unwrap_or("not submitted")
+                        ));
+                    }
+                    BatchOutcome::NotSubmitted { reason } => {
+                        self.stopped = Some(reason.clone());
+                    }
+                    _ => {}
+                }
+            }
+            return Some(report);
+        }
+        let (index, first_action, actions) = self.queue.pop_front()?;
+        Some(BatchReport {
+            index,
+            id: None,
+            first_action,
+            actions,
+            outcome: BatchOutcome::NotSubmitted {
+                reason: self.stopped.clone().unwrap_or_default(),
+            },
+        })
+    }
+}
+
+/// The parts of an action batch the runner reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchState {
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<BatchStatus>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct BatchStatus {
+    #[serde(default)]
+    completed: bool,
+    #[serde(default)]
+    failed: bool,
+    #[serde(default)]
+    errors: Option<Vec<Value>>,
+    #[serde(default)]
+    created_resources: Option<Vec<Value>>,
+}
+
+impl BatchRunner<'_> {
+    async fn run_batch(
+        &self,
+        index: usize,
+        first_action: usize,
+        actions: Vec<Action>,
+    ) -> BatchReport {
+        let started = Instant::now();
+        let (id, outcome) = self.submit_and_wait(&actions, started).await;
+        BatchReport {
+            index,
+            id,
+            first_action,
+            actions,
+            outcome,
+        }
+    }
+
+    async fn submit_and_wait(
+        &self,
+        actions: &[Action],
+        started: Instant,
+    ) -> (Option<String>, BatchOutcome) {
+        let path = format!("/organizations/{}/actionBatches", self.organization_id);
+        let body = json!({
+            "confirmed": true,
+            "synchronous": self.synchronous,
+            "actions": actions,
+        });
+        let mut wait = self.first_poll;
+        // Another client may be running this organization's batches too: the API then
+        // refuses with "Too many concurrently executing batches"; wait for a slot.
+        let submitted = loop {
+            let result = self
+                .client
+                .raw(Method::POST, &path)
+                .json(&body)
+                .decode_as::<BatchState>()
+                .call()
+                .await;
+            match result {
+                Ok(state) => break state.into_inner(),
+                Err(Error::Api(e))
+                    if e.messages.iter().any(|m| m.contains("executing batches"))
+                        && started.elapsed() + wait < self.timeout =>
+                {
+                    tokio::time::sleep(wait).await;
+                    wait = self.next_poll(wait);
+                }
+                Err(e @ Error::DryRun { .. }) => {
+                    return (
+                        None,
+                        BatchOutcome::NotSubmitted {
+                            reason: e.to_string(),
+                        },
+                    )
+                }
+                Err(Error::Api(e)) => {
+                    return (
+                        None,
+                        BatchOutcome::Failed {
+                            errors: if e.messages.is_empty() {
+                                vec![e.to_string()]
+                            } else {
+                                e.messages
+                            },
+                        },
+                    )
+                }
+                Err(e) => {
+                    return (
+                        None,
+                        BatchOutcome::Failed {
+                            errors: vec![e.to_string()],
+                        },
+                    )
+                }
+            }
+        };
+        let Some(id) = submitted.id else {
+            return (
+                None,
+                BatchOutcome::Failed {
+                    errors: vec!["the API accepted the batch but gave no id".into()],
+                },
+            );
+        };
+        let mut status = submitted.status.unwrap_or_default();
+        let mut wait = self.first_poll;
+        let batch_path = format!("{path}/{id}");
+        while !status.completed && !status.failed {
+            if started.elapsed() + wait > self.timeout {
+                let errors = vec![format!(
+                    "not complete after {:.0?}; its status is still to be read at {batch_path}",
+                    started.elapsed()
+                )];
+                return (Some(id), BatchOutcome::Failed { errors });
+            }
+            tokio::time::sleep(wait).await;
+            wait = self.next_poll(wait);
+            let read = self
+                .client
+                .raw(Method::GET, &batch_path)
+                .decode_as::<BatchState>()
+                .call()
+                .await;
+            match read {
+                Ok(state) => status = state.into_inner().status.unwrap_or_default(),
+                // Retries are spent: the batch still runs; read again after the next wait.
+                Err(Error::Transport(_) | Error::RateLimited(_)) => {}
+                Err(e) => {
+                    return (
+                        Some(id),
+                        BatchOutcome::Failed {
+                            errors: vec![format!("its status could not be read: {e}")],
+                        },
+                    )
+                }
+            }
+        }
+        let outcome = if status.completed && !status.failed {
+            BatchOutcome::Completed {
+                created_resources: status.created_resources.unwrap_or_default(),
+            }
+        } else {
+            let errors = status
+                .errors
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| match e {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                })
+                .collect();
+            BatchOutcome::Failed { errors }
+        };
+        (Some(id), outcome)
+    }
+
+    fn next_poll(&self, wait: Duration) -> Duration {
+        wait.mul_f64(1.5).min(self.max_poll)
+    }
+}

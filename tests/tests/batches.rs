@@ -1,0 +1,349 @@
+//! Action batches, dry runs and raw calls, against the simulated Dashboard.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt};
+use meraki_api::batch::{Action, BatchOutcome, Batchable};
+use meraki_api::operation::operations;
+use meraki_api::prelude::*;
+use meraki_api::test_util::SimulatedDashboard;
+use meraki_api::Error;
+use reqwest::Method;
+use serde_json::json;
+
+const ORG: &str = "549236";
+
+async fn dashboard() -> SimulatedDashboard {
+    SimulatedDashboard::builder()
+        .organization(ORG, 3, 2)
+        .batch_runtime(Duration::from_millis(300))
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn builders_turn_into_the_actions_they_would_send() {
+    let dashboard = dashboard().await;
+    let client = dashboard.client();
+    let rename = client
+        .update_network()
+        .network_id("N_1")
+        .body_map(|b| b.name("Store 1".to_string()))
+        .into_action()
+        .await
+        .unwrap();
+    assert_eq!(
+        rename,
+        Action {
+            resource: "/networks/N_1".into(),
+            operation: "update".into(),
+            body: Some(json!({"name": "Store 1"})),
+        }
+    );
+    // A verb: the resource is the path without it.
+    let split = client.split_network().network_id("N_1").into_action().await;
+    assert_eq!(split.unwrap().resource, "/networks/N_1");
+    // `claim` is listed with its whole path.
+    let claim = client
+        .claim_network_devices()
+        .network_id("N_1")
+        .body_map(|b| b.serials(vec!["Q234-ABCD-0001".to_string()]))
+        .into_action()
+        .await
+        .unwrap();
+    assert_eq!(
+        (claim.resource.as_str(), claim.operation.as_str()),
+        ("/networks/N_1/devices/claim", "claim")
+    );
+    // Encoded exactly as the request would be; a destroy has no body.
+    let destroy = client
+        .delete_network_group_policy()
+        .network_id("N 1")
+        .group_policy_id("101")
+        .into_action()
+        .await
+        .unwrap();
+    assert_eq!(destroy.resource, "/networks/N%201/groupPolicies/101");
+    assert_eq!(
+        (destroy.operation.as_str(), destroy.body),
+        ("destroy", None)
+    );
+    // Nothing was sent, and the client itself still sends writes.
+    assert_eq!(client.stats().requests, 0);
+    assert_eq!(client.stats().not_sent, 4);
+    assert!(!client.is_dry_run());
+}
+
+#[tokio::test]
+async fn actions_get_the_same_checks_as_calls() {
+    let client = dashboard().await.client();
+    let missing = client.update_network().into_action().await.unwrap_err();
+    assert!(
+        matches!(&missing, Error::InvalidRequest(e) if e.parameter.as_deref() == Some("network_id")),
+        "{missing}"
+    );
+    let empty = client
+        .update_network()
+        .network_id("")
+        .into_action()
+        .await
+        .unwrap_err();
+    assert!(empty.to_string().contains("must not be empty"), "{empty}");
+    // The one batchable operation with a query parameter cannot be an action.
+    let query = client
+        .delete_network_meraki_auth_user()
+        .network_id("N_1")
+        .meraki_auth_user_id("1")
+        .delete(true)
+        .into_action()
+        .await
+        .unwrap_err();
+    assert!(query.to_string().contains("query parameters"), "{query}");
+}
+
+#[test]
+fn every_batchable_operation_names_its_action_consistently() {
+    let batchable: Vec<_> = operations().iter().filter(|o| o.batch.is_some()).collect();
+    assert!(batchable.len() >= 30, "{}", batchable.len());
+    for op in batchable {
+        let batch = op.batch.unwrap();
+        let method = match batch.operation {
+            "create" => "POST",
+            "update" => "PUT",
+            "destroy" => "DELETE",
+            _ => op.method,
+        };
+        assert_eq!(op.method, method, "{}", op.operation_id);
+        let resource = batch.resource.split('/').count();
+        assert!(
+            resource <= op.path.split('/').count(),
+            "{}",
+            op.operation_id
+        );
+        assert_ne!(op.method, "GET", "{}", op.operation_id);
+    }
+}
+
+fn renames(count: usize) -> Vec<Action> {
+    (0..count)
+        .map(|i| Action {
+            resource: format!("/networks/N_{ORG}_{}", i % 3),
+            operation: "update".into(),
+            body: Some(json!({ "name": format!("network {i}") })),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_runner_splits_confirms_polls_and_accounts_for_every_action() {
+    let dashboard = dashboard().await;
+    let client = dashboard.client();
+    let reports = client
+        .action_batches(ORG)
+        .poll_interval(Duration::from_millis(100), Duration::from_millis(200))
+        .run_to_end(renames(1_250))
+        .await;
+    let sizes: Vec<usize> = reports.iter().map(|r| r.actions.len()).collect();
+    assert_eq!(sizes, [100; 12].into_iter().chain([50]).collect::<Vec<_>>());
+    assert!(reports.iter().all(|r| r.completed() && r.id.is_some()));
+    let starts: Vec<usize> = reports.iter().map(|r| r.first_action).collect();
+    assert_eq!(starts, (0..13).map(|i| i * 100).collect::<Vec<_>>());
+    let counts = dashboard.counts();
+    assert_eq!(counts.actions, 1_250);
+    assert_eq!(counts.largest_batch, 100);
+    assert!(counts.most_running_batches <= 5, "{counts:?}");
+    assert_eq!(counts.refused_batches, 0);
+}
+
+#[tokio::test]
+async fn synchronous_batches_hold_at_most_twenty() {
+    let dashboard = dashboard().await;
+    let reports = dashboard
+        .client()
+        .action_batches(ORG)
+        .synchronous(true)
+        .run_to_end(renames(45))
+        .await;
+    let sizes: Vec<usize> = reports.iter().map(|r| r.actions.len()).collect();
+    assert_eq!(sizes, [20, 20, 5]);
+    assert!(reports.iter().all(|r| r.completed()));
+}
+
+fn with_failure_in_batch(batch: usize) -> Vec<Action> {
+    let mut actions = renames(500);
+    actions[batch * 100 + 7].body = Some(json!({"fail": true}));
+    actions
+}
+
+#[tokio::test]
+async fn after_a_failed_batch_the_rest_is_not_submitted() {
+    let dashboard = dashboard().await;
+    let client = dashboard.client();
+    let reports = client
+        .action_batches(ORG)
+        .max_running(1)
+        .poll_interval(Duration::from_millis(50), Duration::from_millis(100))
+        .run_to_end(with_failure_in_batch(1))
+        .await;
+    assert!(reports[0].completed());
+    match &reports[1].outcome {
+        BatchOutcome::Failed { errors } => assert!(errors[0].contains("Action 7"), "{errors:?}"),
+        other => panic!("{other:?}"),
+    }
+    for report in &reports[2..] {
+        assert!(
+            matches!(&report.outcome, BatchOutcome::NotSubmitted { reason } if reason.contains("batch 1")),
+            "{report:?}"
+        );
+        assert!(report.id.is_none());
+    }
+    let accounted: usize = reports.iter().map(|r| r.actions.len()).sum();
+    assert_eq!(accounted, 500);
+    assert_eq!(dashboard.counts().batches, 2);
+}
+
+#[tokio::test]
+async fn the_runner_can_continue_after_a_failure_and_reports_as_batches_finish() {
+    let dashboard = dashboard().await;
+    let client = dashboard.client();
+    let mut reports = client
+        .action_batches(ORG)
+        .continue_after_failure(true)
+        .poll_interval(Duration::from_millis(50), Duration::from_millis(100))
+        .run(with_failure_in_batch(0));
+    let mut seen = Vec::new();
+    while let Some(report) = reports.next().await {
+        seen.push((report.index, report.completed()));
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [(0, false), (1, true), (2, true), (3, true), (4, true)]
+    );
+}
+
+#[tokio::test]
+async fn a_busy_organization_gets_its_batches_in_when_slots_free() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 3, 0)
+        .batch_runtime(Duration::from_millis(400))
+        .start()
+        .await;
+    let client = dashboard.client();
+    // Two runners at once, as two services would: ten batches, five slots.
+    let runner = || {
+        client
+            .action_batches(ORG)
+            .poll_interval(Duration::from_millis(100), Duration::from_millis(100))
+            .run_to_end(renames(500))
+    };
+    let started = Instant::now();
+    let (a, b) = tokio::join!(runner(), runner());
+    assert!(a.iter().chain(&b).all(|r| r.completed()));
+    let counts = dashboard.counts();
+    assert!(counts.refused_batches > 0, "{counts:?}");
+    assert!(counts.most_running_batches <= 5);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn dry_runs_check_and_report_writes_and_still_read() {
+    let dashboard = dashboard().await;
+    let client = dashboard.client_builder().dry_run(true).build().unwrap();
+    let network = &dashboard.networks(ORG)[0];
+    let err = client
+        .update_network()
+        .network_id(network.as_str())
+        .body_map(|b| b.name("renamed".to_string()))
+        .call()
+        .await
+        .unwrap_err();
+    let Error::DryRun { not_sent, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(not_sent.method, Method::PUT);
+    assert_eq!(not_sent.path, format!("/networks/{network}"));
+    assert_eq!(not_sent.body, Some(json!({"name": "renamed"})));
+    assert!(
+        err.is_dry_run() && err.to_string().contains("not sent"),
+        "{err}"
+    );
+    // Raw writes too; reads go out.
+    let raw = client
+        .raw(Method::DELETE, format!("/networks/{network}"))
+        .call()
+        .await
+        .unwrap_err();
+    assert!(raw.is_dry_run());
+    client
+        .get_network_devices()
+        .network_id(network.as_str())
+        .call()
+        .await
+        .unwrap();
+    // Batches are not submitted either.
+    let reports = client.action_batches(ORG).run_to_end(renames(3)).await;
+    assert!(matches!(
+        reports[0].outcome,
+        BatchOutcome::NotSubmitted { .. }
+    ));
+    assert_eq!(dashboard.counts().batches, 0);
+    assert_eq!(client.stats().not_sent, 3);
+    // Checks still apply: a bad request is an error, not a dry run.
+    let bad = client.update_network().call().await.unwrap_err();
+    assert!(matches!(bad, Error::InvalidRequest(_)), "{bad}");
+}
+
+#[tokio::test]
+async fn raw_calls_are_paced_paginated_and_decoded_like_generated_ones() {
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 10, 0)
+        .start()
+        .await;
+    let client = dashboard.client();
+    // Link pagination, untyped.
+    let networks: Vec<serde_json::Value> = client
+        .raw(Method::GET, format!("/organizations/{ORG}/networks"))
+        .query("perPage", 3)
+        .into_paginator()
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(networks.len(), 10);
+    // Listings teach the directory whoever makes them.
+    assert_eq!(
+        client
+            .directory()
+            .network_organization(&format!("N_{ORG}_9"))
+            .as_deref(),
+        Some(ORG)
+    );
+    // Typed, and paced by the network's organization without a lookup.
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Network {
+        organization_id: String,
+    }
+    let network = client
+        .raw(Method::GET, format!("/networks/N_{ORG}_4"))
+        .decode_as::<Network>()
+        .call()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(network.organization_id, ORG);
+    assert_eq!(client.stats().lookups, 0);
+    // Errors are the client's errors.
+    let missing = client
+        .raw(Method::GET, "/networks/N_missing/devices")
+        .call()
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status().map(|s| s.as_u16()), Some(404));
+    let escaping = client
+        .raw(Method::GET, "/networks/../organizations")
+        .call()
+        .await;
+    assert!(matches!(escaping, Err(Error::InvalidRequest(_))));
+}
