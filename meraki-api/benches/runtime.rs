@@ -4,7 +4,7 @@
 //! cargo bench -p meraki-api --bench runtime            # all three scenarios (about a minute)
 //! cargo bench -p meraki-api --bench runtime -- stream  # one scenario: throttle10, throttle5, stream
 //! cargo bench -p meraki-api --bench runtime -- stream decode transport  # streaming and its floors
-//! cargo bench -p meraki-api --bench runtime -- networks devices orgs      # bulk work (4-6)
+//! cargo bench -p meraki-api --bench runtime -- networks devices orgs batches  # bulk work (4-7)
 //! ```
 //!
 //! The server enforces an organization rate limit with a token bucket (burst = rate) and
@@ -428,7 +428,49 @@ async fn bulk(name: &str, dashboard: meraki_api::test_util::SimulatedDashboard, 
     );
 }
 
+/// Scenario 7: 1,000 actions through the runner; the server runs each batch for 3 s and
+/// refuses a sixth running batch.
+async fn batches() {
+    use meraki_api::batch::Action;
+    let dashboard = meraki_api::test_util::SimulatedDashboard::builder()
+        .organization(ORG, 10, 0)
+        .batch_runtime(Duration::from_secs(3))
+        .start()
+        .await;
+    let client = dashboard.client();
+    let actions: Vec<Action> = (0..1000)
+        .map(|i| {
+            serde_json::from_value(serde_json::json!({
+                "resource": format!("/networks/N_{ORG}_{}", i % 10),
+                "operation": "update",
+                "body": {"name": format!("network {i}")},
+            }))
+            .unwrap()
+        })
+        .collect();
+    let started = Instant::now();
+    let reports = client.action_batches(ORG).run_to_end(actions).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let completed: usize = reports
+        .iter()
+        .filter(|r| r.completed())
+        .map(|r| r.actions.len())
+        .sum();
+    let counts = dashboard.counts();
+    println!(
+        "batches (7): 1000 actions in {} batches: {elapsed:.2} s (ceil(10/5) x 3 s = 6 s), most running {}, largest batch {}, actions completed {completed}, accepted by the server {}, requests {}",
+        reports.len(),
+        counts.most_running_batches,
+        counts.largest_batch,
+        counts.actions,
+        client.stats().requests,
+    );
+}
+
 async fn bulk_scenarios(wanted: impl Fn(&str) -> bool) {
+    if wanted("batches") {
+        batches().await;
+    }
     use meraki_api::test_util::SimulatedDashboard;
     if wanted("networks") {
         let dashboard = SimulatedDashboard::builder()

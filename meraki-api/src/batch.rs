@@ -56,6 +56,9 @@ pub const MAX_SYNCHRONOUS_ACTIONS: usize = 20;
 /// Most confirmed batches the API runs at once for one organization.
 pub const MAX_RUNNING: usize = 5;
 
+/// Status reads at the first poll interval before the interval grows.
+const STEADY_POLLS: u32 = 5;
+
 /// One action of a batch, as the API takes it: `{"resource", "operation", "body"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
@@ -227,13 +230,15 @@ impl<'a> BatchRunner<'a> {
     }
 
     /// Whether to keep submitting batches after one failed (default: no, since later
-    /// batches may depend on it; the rest are reported as not submitted).
+    /// batches may depend on it; those not submitted yet are reported as not submitted).
+    /// Batches already running when one fails run on: batches that run side by side are not
+    /// ordered, so for actions that depend on earlier batches, use `max_running(1)`.
     pub fn continue_after_failure(mut self, on: bool) -> Self {
         self.continue_after_failure = on;
         self
     }
 
-    /// How often a running batch's status is read: first after `first`, then 1.5 times
+    /// How often a running batch's status is read: every `first` five times, then 1.5 times
     /// longer each time up to `max` (default 1 s and 10 s).
     pub fn poll_interval(mut self, first: Duration, max: Duration) -> Self {
         self.first_poll = first;
@@ -456,6 +461,7 @@ impl BatchRunner<'_> {
         };
         let mut status = submitted.status.unwrap_or_default();
         let mut wait = self.first_poll;
+        let mut polls = 0;
         let batch_path = format!("{path}/{id}");
         while !status.completed && !status.failed {
             if started.elapsed() + wait > self.timeout {
@@ -466,7 +472,12 @@ impl BatchRunner<'_> {
                 return (Some(id), BatchOutcome::Failed { errors });
             }
             tokio::time::sleep(wait).await;
-            wait = self.next_poll(wait);
+            polls += 1;
+            // Most batches finish within seconds: read at the first interval a few times,
+            // then back off.
+            if polls >= STEADY_POLLS {
+                wait = self.next_poll(wait);
+            }
             let read = self
                 .client
                 .raw(Method::GET, &batch_path)

@@ -1,4 +1,7 @@
-//! What the streaming examples share: argument parsing, the client, output and the summary.
+//! What the examples share: argument parsing, the client, output and the summary.
+
+// Each example compiles this module on its own and uses a part of it.
+#![allow(dead_code)]
 
 use std::io::Write;
 use std::time::Instant;
@@ -13,24 +16,37 @@ pub struct Args(Vec<(String, String)>);
 impl Args {
     /// Parses `--flag value` pairs, accepting only `allowed` flags.
     pub fn parse(allowed: &[&str]) -> Result<Self, String> {
+        Self::parse_with_switches(allowed, &[])
+    }
+
+    /// Parses `--flag value` pairs for `allowed` flags and lone `--switch`es.
+    pub fn parse_with_switches(allowed: &[&str], switches: &[&str]) -> Result<Self, String> {
         let mut pairs = Vec::new();
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
-            let name = flag
-                .strip_prefix("--")
-                .filter(|n| allowed.contains(n))
-                .ok_or_else(|| {
-                    format!(
-                        "unknown argument `{flag}` (expected one of --{})",
-                        allowed.join(", --")
-                    )
-                })?;
+            let name = flag.strip_prefix("--").unwrap_or_default();
+            if switches.contains(&name) {
+                pairs.push((name.to_owned(), String::new()));
+                continue;
+            }
+            if !allowed.contains(&name) {
+                let all: Vec<&str> = allowed.iter().chain(switches).copied().collect();
+                return Err(format!(
+                    "unknown argument `{flag}` (expected one of --{})",
+                    all.join(", --")
+                ));
+            }
             let value = args
                 .next()
                 .ok_or_else(|| format!("`{flag}` needs a value"))?;
             pairs.push((name.to_owned(), value));
         }
         Ok(Self(pairs))
+    }
+
+    /// Whether the `--name` switch was given.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n == name)
     }
 
     /// Every value given for `name`.

@@ -1,0 +1,98 @@
+//! Runs actions on an organization through action batches.
+//!
+//! ```text
+//! cargo run -p meraki-api --example action_batches -- --org ID [--synchronous] [--continue] < actions.jsonl
+//! ```
+//!
+//! Reads one action per line on stdin, `{"resource": "/networks/N_1", "operation": "update",
+//! "body": {...}}`, runs them in batches of at most 100 (20 with `--synchronous`), at most 5
+//! at once, and prints one JSON line per finished batch on stdout (its index, id, first
+//! action, actions and status) and a summary on stderr. After a failed batch the rest is not
+//! submitted, unless `--continue`. Exit code 1, with one line naming the failed batch, if any
+//! batch did not complete.
+//!
+//! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there).
+
+mod common;
+
+use std::io::{BufRead, Write};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use meraki_api::batch::{Action, BatchOutcome};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    common::exit(run().await)
+}
+
+async fn run() -> Result<(), String> {
+    let args = common::Args::parse_with_switches(&["org"], &["synchronous", "continue"])?;
+    let org = args.require("org")?;
+    let actions = read_actions(std::io::stdin().lock())?;
+    let client = common::client()?;
+    let started = Instant::now();
+    let mut reports = client
+        .action_batches(org.as_str())
+        .synchronous(args.has("synchronous"))
+        .continue_after_failure(args.has("continue"))
+        .run(actions);
+    let stdout = std::io::stdout();
+    let (mut batches, mut completed, mut failed, mut not_submitted) = (0, 0, 0, 0);
+    let mut first_failure = None;
+    while let Some(report) = reports.next().await {
+        let mut out = stdout.lock();
+        serde_json::to_writer(&mut out, &report).map_err(|e| e.to_string())?;
+        writeln!(out)
+            .and_then(|()| out.flush())
+            .map_err(|e| e.to_string())?;
+        batches += 1;
+        match &report.outcome {
+            BatchOutcome::Completed { .. } => completed += report.actions.len(),
+            BatchOutcome::Failed { errors } => {
+                failed += report.actions.len();
+                first_failure.get_or_insert_with(|| {
+                    format!(
+                        "batch {} ({}, actions {}-{}) failed: {}",
+                        report.index,
+                        report.id.as_deref().unwrap_or("not accepted"),
+                        report.first_action,
+                        report.first_action + report.actions.len() - 1,
+                        errors.join("; ")
+                    )
+                });
+            }
+            _ => not_submitted += report.actions.len(),
+        }
+    }
+    let stats = client.stats();
+    eprintln!(
+        "batches: {batches}, actions completed: {completed}, failed: {failed}, not submitted: {not_submitted}, requests: {}, throttled: {}, elapsed: {:.2?}",
+        stats.requests,
+        stats.throttled,
+        started.elapsed()
+    );
+    match first_failure {
+        Some(failure) => Err(failure),
+        None if not_submitted > 0 => Err(format!("{not_submitted} actions were not submitted")),
+        None => Ok(()),
+    }
+}
+
+/// One action per non-empty line; a line that is not an action is named by its number.
+fn read_actions(input: impl BufRead) -> Result<Vec<Action>, String> {
+    let mut actions = Vec::new();
+    for (number, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| format!("cannot read stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let action: Action = serde_json::from_str(&line)
+            .map_err(|e| format!("line {}: not an action ({e})", number + 1))?;
+        actions.push(action);
+    }
+    if actions.is_empty() {
+        return Err("no actions on stdin (one JSON object per line)".into());
+    }
+    Ok(actions)
+}

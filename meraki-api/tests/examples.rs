@@ -1,0 +1,153 @@
+//! The examples as a user runs them: the built binaries, against local servers.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use meraki_api::test_util::{SimulatedDashboard, FIXTURE_API_KEY};
+
+const ORG: &str = "549236";
+
+/// `cargo test` builds the examples beside the test binaries: `target/debug/examples/`.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/debug/deps");
+    dir.join("examples").join(name)
+}
+
+async fn run_action_batches(
+    dashboard: &SimulatedDashboard,
+    args: &[&str],
+    stdin: String,
+) -> Output {
+    let mut command = Command::new(example("action_batches"));
+    command
+        .args(args)
+        .env("MERAKI_DASHBOARD_API_KEY", FIXTURE_API_KEY)
+        .env("MERAKI_DASHBOARD_API_BASE_URL", dashboard.base_url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot run the action_batches example ({e}): `cargo test` builds the examples, \
+                 `cargo test --test examples` alone does not (`cargo build --example action_batches`)"
+            )
+        });
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// `count` renames of one network, one JSON action per line.
+fn actions(count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            let action = serde_json::json!({
+                "resource": format!("/networks/N_{ORG}_0"),
+                "operation": "update",
+                "body": {"name": format!("network {i}")},
+            });
+            format!("{action}\n")
+        })
+        .collect()
+}
+
+fn reports(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+async fn dashboard() -> SimulatedDashboard {
+    SimulatedDashboard::builder()
+        .organization(ORG, 1, 0)
+        .batch_runtime(Duration::from_millis(200))
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn action_batches_prints_a_line_per_batch_and_a_summary() {
+    let dashboard = dashboard().await;
+    let output =
+        run_action_batches(&dashboard, &["--org", ORG, "--synchronous"], actions(45)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let reports = reports(&output);
+    let mut sizes: Vec<usize> = reports
+        .iter()
+        .map(|r| r["actions"].as_array().unwrap().len())
+        .collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [5, 20, 20]);
+    assert!(reports
+        .iter()
+        .all(|r| r["status"] == "completed" && r["id"].is_string()));
+    assert!(stderr.contains("actions completed: 45"), "{stderr}");
+}
+
+#[tokio::test]
+async fn action_batches_names_the_failed_batch_and_exits_1() {
+    let dashboard = dashboard().await;
+    // Seven batches: five start at once; the API refuses the first outright (an action without
+    // a path), before any other finishes, so the last two are held back.
+    let mut lines: Vec<String> = actions(700).lines().map(str::to_owned).collect();
+    lines[30] = r#"{"resource": "no path", "operation": "update"}"#.to_owned();
+    let input = lines.join("\n");
+    let output = run_action_batches(&dashboard, &["--org", ORG], input).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: batch 0 (not accepted, actions 0-99) failed: Every action"),
+        "{stderr}"
+    );
+    let mut statuses: Vec<String> = reports(&output)
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [
+            "completed",
+            "completed",
+            "completed",
+            "completed",
+            "failed",
+            "not_submitted",
+            "not_submitted"
+        ]
+    );
+    assert!(stderr.contains("not submitted: 200"), "{stderr}");
+}
+
+#[tokio::test]
+async fn action_batches_refuses_bad_input_in_one_line() {
+    let dashboard = dashboard().await;
+    let output =
+        run_action_batches(&dashboard, &["--org", ORG], "{\"resource\": 3}\n".into()).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.trim().starts_with("error: line 1: not an action"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1);
+    let output = run_action_batches(&dashboard, &["--synchronous"], actions(1)).await;
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--org"));
+}
