@@ -6,7 +6,10 @@
 //! ```
 //!
 //! Without `MERAKI_DASHBOARD_API_KEY` it starts a local server on 127.0.0.1 that replays the
-//! recorded exchanges in `tests/fixtures`, and says so.
+//! recorded exchanges in `tests/fixtures`, and says so. With `RUST_LOG=meraki_api=debug` the
+//! client's tracing goes to stderr.
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +33,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), String> {
+    common::trace_to_stderr();
     let org_arg = org_from_args()?;
     let live = std::env::var_os(meraki_api::auth::API_KEY_ENV).is_some();
     // Keeps the replay server alive for the whole run.

@@ -381,6 +381,20 @@ impl BatchRunner<'_> {
     ) -> BatchReport {
         let started = Instant::now();
         let (id, outcome) = self.submit_and_wait(&actions, started).await;
+        tracing::info!(
+            target: "meraki_api",
+            organization = %self.organization_id,
+            batch = index,
+            id = id.as_deref(),
+            actions = actions.len(),
+            status = match &outcome {
+                BatchOutcome::Completed { .. } => "completed",
+                BatchOutcome::Failed { .. } => "failed",
+                BatchOutcome::NotSubmitted { .. } => "not_submitted",
+            },
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "action batch finished"
+        );
         BatchReport {
             index,
             id,

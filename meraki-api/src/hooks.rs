@@ -10,7 +10,8 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{Request, Response};
 
 use crate::operation::{OperationSpec, QueryBound};
-use crate::transport::ClientState;
+use crate::pacing::Lane;
+use crate::transport::{Attempts, ClientState};
 use crate::Client;
 
 impl ClientHooks<ClientState> for Client {
@@ -25,24 +26,76 @@ impl ClientHooks<ClientState> for Client {
         validate(self.inner(), request, spec).map_err(progenitor_client::Error::InvalidRequest)
     }
 
-    async fn exec(&self, request: Request, _info: &OperationInfo) -> reqwest::Result<Response> {
-        send(self.inner(), self.client(), request).await
+    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        let (operation, path) = match operation_spec(info.operation_id) {
+            Some(spec) => (spec.operation_id, spec.path),
+            None => (info.operation_id, ""),
+        };
+        send(self.inner(), self.client(), request, operation, path).await
     }
 }
 
-/// Sends a request of any kind (generated, raw, batch) paced by its organization.
+/// Sends a request of any kind (generated, raw, batch) paced by its organization, in a span
+/// that says which operation it was, what it counted against and how it ended. `path` is the
+/// operation's path template (a raw call's own path).
 pub(crate) async fn send(
     state: &ClientState,
     http: &reqwest::Client,
     request: Request,
+    operation: &'static str,
+    path: &str,
 ) -> reqwest::Result<Response> {
-    // A write that dry-run mode withholds goes nowhere: no need to find its organization.
-    let pace = if state.withholds(&request) {
-        state.pacer().global()
-    } else {
-        crate::owners::pace_for(state, http, request.url()).await
+    use tracing::field::Empty;
+    let span = tracing::debug_span!(
+        target: "meraki_api",
+        "call",
+        operation,
+        method = %request.method(),
+        path,
+        organization = Empty,
+        attempts = Empty,
+        status = Empty,
+        request_id = Empty,
+        elapsed_ms = Empty,
+        error = Empty,
+    );
+    let started = tokio::time::Instant::now();
+    let call = async {
+        // A write that dry-run mode withholds goes nowhere: no need to find its organization.
+        let pace = if state.withholds(&request) {
+            state.pacer().global()
+        } else {
+            crate::owners::pace_for(state, http, request.url()).await
+        };
+        let span = tracing::Span::current();
+        let organization = match &pace.lane {
+            Lane::Organization(org) => Some(&**org),
+            Lane::Unresolved => Some("unresolved"),
+            Lane::Global => None,
+        };
+        if let Some(organization) = organization {
+            span.record("organization", organization);
+        }
+        let result = state.execute(http, request, pace).await;
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                if let Some(Attempts(attempts)) = response.extensions().get::<Attempts>() {
+                    span.record("attempts", attempts);
+                }
+                let request_id = response.headers().get("x-request-id");
+                if let Some(id) = request_id.and_then(|v| v.to_str().ok()) {
+                    span.record("request_id", id);
+                }
+            }
+            Err(error) => {
+                span.record("error", tracing::field::display(error));
+            }
+        }
+        result
     };
-    state.execute(http, request, pace).await
+    tracing::Instrument::instrument(call, span).await
 }
 
 /// Checks a request against its operation's spec before it is sent.

@@ -54,6 +54,12 @@ async fn resolve(state: &ClientState, http: &reqwest::Client, unknown: &Unknown)
                 return Some(org);
             }
             let org = look_up(state, http, unknown).await;
+            tracing::debug!(
+                target: "meraki_api",
+                ?unknown,
+                organization = org.as_deref(),
+                "looked up the organization"
+            );
             match &org {
                 Some(org) => list_organization(state, http, org, unknown).await,
                 None => lookups.record_failure(unknown),

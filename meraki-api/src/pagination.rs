@@ -427,6 +427,14 @@ impl<'a, O: Paginate<'a>, D: PageDecoder<'a, O>> PageState<O, D> {
             raw,
         } = D::fetch(request, self.raw_json).await?;
         self.pages += 1;
+        tracing::debug!(
+            target: "meraki_api",
+            operation = spec.operation_id,
+            page = self.pages,
+            items = items.len(),
+            next = links.next.is_some(),
+            "page"
+        );
         if let Some(left) = &mut self.items_left {
             items.truncate(*left);
             *left -= items.len();

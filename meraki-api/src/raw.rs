@@ -191,7 +191,8 @@ impl<'a, T> RawRequest<'a, T> {
             builder = builder.json(body);
         }
         let request = builder.build()?;
-        let response = crate::hooks::send(state, http, request).await?;
+        let response =
+            crate::hooks::send(state, http, request, RAW_SPEC.operation_id, &self.path).await?;
         let status = response.status();
         if status.is_success() && status.as_u16() != NOT_SENT_STATUS {
             crate::decode::response_value(response).await

@@ -314,6 +314,12 @@ impl ClientState {
                     let from = spare.url().clone();
                     match self.redirect(response, spare, &mut redirects) {
                         Ok(next) => {
+                            tracing::debug!(
+                                target: "meraki_api",
+                                status = response.status().as_u16(),
+                                to = %authority(next.url()),
+                                "following redirect"
+                            );
                             self.remember_shard(&from, next.url());
                             request = next;
                             attempt -= 1; // A redirect is not a failed attempt.
@@ -322,6 +328,11 @@ impl ClientState {
                         Err(refused) => {
                             let mut response = outcome.expect("matched Ok");
                             if let Some(refused) = refused {
+                                tracing::warn!(
+                                    target: "meraki_api",
+                                    to = %refused.host,
+                                    "refused a redirect to a host that is not Meraki's"
+                                );
                                 response.extensions_mut().insert(refused);
                             }
                             return Ok(finish(response, attempt));
@@ -361,6 +372,29 @@ impl ClientState {
             if attempt >= shared.retry.max_attempts || out_of_time {
                 return outcome.map(|r| finish(r, attempt));
             }
+            match &outcome {
+                Ok(_) if verdict == Verdict::RetryAfterThrottle => tracing::info!(
+                    target: "meraki_api",
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    lane = ?pace.lane,
+                    "429: waiting before sending again (the request's bucket slows down)"
+                ),
+                Ok(response) => tracing::info!(
+                    target: "meraki_api",
+                    attempt,
+                    status = response.status().as_u16(),
+                    wait_ms = wait.as_millis() as u64,
+                    "server error: retrying"
+                ),
+                Err(error) => tracing::info!(
+                    target: "meraki_api",
+                    attempt,
+                    error = %error,
+                    wait_ms = wait.as_millis() as u64,
+                    "transport failure: retrying"
+                ),
+            }
             // Free the connection before waiting.
             drop(outcome);
             shared.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -385,6 +419,12 @@ impl ClientState {
     /// The stand-in response for a write that dry-run mode does not send.
     fn not_sent(&self, request: Request) -> Response {
         self.shared.stats.not_sent.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            target: "meraki_api",
+            method = %request.method(),
+            path = self.relative_path(request.url()),
+            "dry run: write checked and not sent"
+        );
         let body = request
             .body()
             .and_then(reqwest::Body::as_bytes)
@@ -425,6 +465,9 @@ impl ClientState {
         let from_us = same_origin(from, &self.shared.base)
             || shard.as_ref().is_some_and(|s| same_origin(from, s));
         if from_us && from.path() == to.path() && !same_origin(to, &self.shared.base) {
+            if !shard.as_ref().is_some_and(|s| same_origin(s, to)) {
+                tracing::info!(target: "meraki_api", shard = %authority(to), "later calls go to the shard");
+            }
             *shard = Some(to.clone());
         }
     }
@@ -434,6 +477,11 @@ impl ClientState {
         let mut shard = self.shared.shard.lock().unwrap_or_else(|e| e.into_inner());
         let on_shard = shard.as_ref().is_some_and(|s| same_origin(url, s));
         if on_shard {
+            tracing::info!(
+                target: "meraki_api",
+                shard = %authority(url),
+                "the shard stopped answering: back to the base URL"
+            );
             *shard = None;
         }
         on_shard

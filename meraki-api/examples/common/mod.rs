@@ -92,8 +92,23 @@ impl Args {
     }
 }
 
-/// A client from `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL`.
+/// With `RUST_LOG` set (`RUST_LOG=meraki_api=debug`), the client's spans and events go to
+/// stderr: every call with its organization, attempts, status and `X-Request-Id`, every
+/// retry, 429 wait, redirect, lookup and page.
+pub fn trace_to_stderr() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
+/// A client from `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL`, tracing to
+/// stderr when `RUST_LOG` is set.
 pub fn client() -> Result<Client, String> {
+    trace_to_stderr();
     Client::builder_from_env()
         .caller("MerakiApiExamples/0.1 MerakiApiRust")
         .build()

@@ -1,0 +1,143 @@
+//! What the client tells a tracing subscriber: a span per call with its operation,
+//! organization, attempts, status, `X-Request-Id` and time, and events for 429 waits,
+//! retries, lookups and pages. Never the key.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use meraki_api::prelude::*;
+use meraki_api::test_util::{SimulatedDashboard, FIXTURE_API_KEY};
+use meraki_api::RetryPolicy;
+use tracing_subscriber::fmt::format::FmtSpan;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Everything the subscriber wrote.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Sets a debug-level subscriber for this thread (the test's own runtime thread).
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("meraki_api=debug")
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
+}
+
+#[tokio::test]
+async fn a_call_is_one_span_with_what_support_asks_for() {
+    let (captured, _guard) = capture();
+    let server = MockServer::start().await;
+    let licenses = "/api/v1/organizations/549236/licenses";
+    Mock::given(path(licenses))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(licenses))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-request-id", "req-77")
+                .set_body_json(serde_json::json!([{"id": "1"}])),
+        )
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url(format!("{}/api/v1", server.uri()))
+        .retry(RetryPolicy {
+            initial_backoff: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let pages: Vec<_> = client
+        .get_organization_licenses()
+        .organization_id("549236")
+        .into_paginator()
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 1);
+    let text = captured.text();
+    let close = text
+        .lines()
+        .find(|l| l.contains("call{") && l.contains("close"))
+        .unwrap_or_else(|| panic!("no closed call span in:\n{text}"));
+    for field in [
+        "operation=\"getOrganizationLicenses\"",
+        "method=GET",
+        "path=\"/organizations/{organizationId}/licenses\"",
+        "organization=\"549236\"",
+        "attempts=2",
+        "status=200",
+        "request_id=\"req-77\"",
+        "elapsed_ms=",
+    ] {
+        assert!(close.contains(field), "{field} missing from: {close}");
+    }
+    assert!(text.contains("429: waiting"), "{text}");
+    assert!(text.contains("page") && text.contains("items=1"), "{text}");
+    assert!(
+        !text.contains(FIXTURE_API_KEY) && !text.contains("Bearer"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn lookups_and_dry_runs_are_told() {
+    let (captured, _guard) = capture();
+    let dashboard = SimulatedDashboard::builder()
+        .organization("549236", 2, 0)
+        .start()
+        .await;
+    let client = dashboard.client();
+    let network = &dashboard.networks("549236")[0];
+    client
+        .get_network_devices()
+        .network_id(network.as_str())
+        .call()
+        .await
+        .unwrap();
+    let not_sent = client
+        .dry_run()
+        .delete_network()
+        .network_id(network.as_str())
+        .call()
+        .await;
+    assert!(not_sent.unwrap_err().is_dry_run());
+    let text = captured.text();
+    assert!(text.contains("looked up the organization"), "{text}");
+    assert!(text.contains("organization=\"549236\""), "{text}");
+    assert!(
+        text.contains("dry run: write checked and not sent"),
+        "{text}"
+    );
+    assert!(!text.contains(FIXTURE_API_KEY), "{text}");
+}
