@@ -4,7 +4,7 @@
 //! The API counts every request against the organization that owns its network or device, but
 //! network ids and serials do not say which that is. The directory learns it from responses
 //! that list networks and devices as they pass through (an organization's networks or devices,
-//! a network, a device, a network's devices: [`lesson_for`]), from the caller
+//! a network, a device, a network's devices), from the caller
 //! ([`Directory::register_networks`], [`Directory::restore`]), and otherwise from a lookup of
 //! the unknown id, which the client makes itself (see [`crate::Client::directory`]).
 //!
