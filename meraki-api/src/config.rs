@@ -8,6 +8,7 @@ use reqwest::Url;
 
 use crate::auth::{ApiKey, AuthScheme, API_KEY_ENV};
 use crate::directory::{Directory, DirectorySnapshot, DEFAULT_CAPACITY};
+use crate::error::ConfigError;
 use crate::pacing::RateLimitConfig;
 use crate::retry::RetryPolicy;
 use crate::transport::{ClientState, ResolveSettings, Settings, Stats};
@@ -24,7 +25,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.meraki.com/api/v1";
 /// Builds a [`Client`]. Start from [`Client::builder`] or [`Client::from_env`].
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
-    api_key: Option<Result<ApiKey, String>>,
+    api_key: Option<Result<ApiKey, ConfigError>>,
     base_url: String,
     timeout: Duration,
     caller: Option<String>,
@@ -60,13 +61,16 @@ impl Default for ClientBuilder {
 impl ClientBuilder {
     /// The API key; must be 40 hexadecimal characters (see [`ClientBuilder::api_key_unchecked`]).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(ApiKey::new(key).map_err(|e| e.to_string()));
+        self.api_key =
+            Some(ApiKey::new(key).map_err(|e| ConfigError::new("api_key", e.to_string())));
         self
     }
 
     /// An API key of any form an HTTP header can carry, skipping the 40-hex check.
     pub fn api_key_unchecked(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(ApiKey::new_unchecked(key).map_err(|e| e.to_string()));
+        self.api_key = Some(
+            ApiKey::new_unchecked(key).map_err(|e| ConfigError::new("api_key", e.to_string())),
+        );
         self
     }
 
@@ -159,33 +163,35 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let key = match self.api_key {
             Some(Ok(key)) => key,
-            Some(Err(message)) => return Err(Error::Config(message)),
+            Some(Err(e)) => return Err(Error::Config(e)),
             None => {
-                return Err(Error::Config(format!(
-                    "no API key: set {API_KEY_ENV} or call ClientBuilder::api_key"
+                return Err(Error::Config(ConfigError::new(
+                    "api_key",
+                    format!("no API key: set {API_KEY_ENV} or call ClientBuilder::api_key"),
                 )))
             }
         };
         let base = self.base_url.trim_end_matches('/');
         let url = Url::parse(base)
-            .map_err(|e| Error::Config(format!("base URL `{base}` is not a URL: {e}")))?;
+            .map_err(|e| ConfigError::new("base_url", format!("`{base}` is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(Error::Config(format!(
-                "base URL `{base}` must be an http(s) URL with a host"
+            return Err(Error::Config(ConfigError::new(
+                "base_url",
+                format!("`{base}` must be an http(s) URL with a host"),
             )));
         }
         let user_agent = user_agent(self.caller.as_deref())?;
-        self.rate_limit.validate().map_err(Error::Config)?;
+        self.rate_limit.validate()?;
+        self.retry.validate()?;
         if self.directory_capacity == 0 {
-            return Err(Error::Config(
-                "directory_capacity must be at least 1".to_owned(),
-            ));
+            return Err(ConfigError::new("directory_capacity", "must be at least 1").into());
         }
         if self.resolve.list_organizations && self.resolve.listing_pages == 0 {
-            return Err(Error::Config(
-                "list_looked_up_organizations: max_pages must be at least 1 (or turn it off)"
-                    .to_owned(),
-            ));
+            return Err(ConfigError::new(
+                "list_looked_up_organizations",
+                "max_pages must be at least 1 (or turn listings off)",
+            )
+            .into());
         }
 
         let mut headers = HeaderMap::new();
@@ -204,7 +210,7 @@ impl ClientBuilder {
             // Redirects are followed by the hooks, which check the target first.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+            .map_err(|e| ConfigError::new("http client", e.to_string()))?;
         let settings = Settings {
             retry: self.retry,
             rate_limit: self.rate_limit,
@@ -239,8 +245,9 @@ fn user_agent(caller: Option<&str>) -> Result<String, Error> {
             && word(vendor)
     });
     if !valid {
-        return Err(Error::Config(format!(
-            "caller `{caller}` should look like `ApplicationName/1.0 VendorName`"
+        return Err(Error::Config(ConfigError::new(
+            "caller",
+            format!("`{caller}` should look like `ApplicationName/1.0 VendorName`"),
         )));
     }
     Ok(format!("{library} Caller/({caller})"))
@@ -352,6 +359,37 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("ftp://x"));
+    }
+
+    #[test]
+    fn bad_settings_are_errors_naming_the_setting_not_panics() {
+        let named = |builder: ClientBuilder| match builder.api_key(KEY).build() {
+            Err(Error::Config(e)) => e.setting,
+            other => panic!("{other:?}"),
+        };
+        let limits = RateLimitConfig::default();
+        assert_eq!(
+            named(Client::builder().rate_limit(limits.clone().per_organization(0.0, 10.0))),
+            "rate_limit.per_org_rate"
+        );
+        assert_eq!(
+            named(Client::builder().rate_limit(limits.clone().global(f64::NAN, 100.0))),
+            "rate_limit.global_rate"
+        );
+        assert_eq!(
+            named(Client::builder().rate_limit(limits.unresolved(5.0, 0.5))),
+            "rate_limit.unresolved_burst"
+        );
+        assert_eq!(
+            named(Client::builder().retry(RetryPolicy::default().max_attempts(0))),
+            "retry.max_attempts"
+        );
+        assert_eq!(named(Client::builder().base_url("/api/v1")), "base_url");
+        assert_eq!(
+            named(Client::builder().directory_capacity(0)),
+            "directory_capacity"
+        );
+        assert_eq!(named(Client::builder().caller("no version")), "caller");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub enum Error {
     /// The request was refused before anything was sent.
     InvalidRequest(InvalidRequest),
     /// The client could not be configured as asked.
-    Config(String),
+    Config(ConfigError),
     /// A response body could not be decoded into the operation's type.
     Decode(DecodeError),
     /// The request did not complete: connection, timeout or body transfer.
@@ -46,8 +46,41 @@ pub enum Error {
     },
 }
 
+/// A setting the client cannot be built with, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// The setting as the builder names it: `api_key`, `base_url`, `caller`,
+    /// `rate_limit.per_org_rate`, `retry.max_attempts`, ...
+    pub setting: &'static str,
+    /// What is wrong with it (never the key itself).
+    pub message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(setting: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.setting, self.message)
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
 /// An error status from the API, with what support will ask for.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The operation, as its spec names it (e.g. `getOrganizationLicenses`).
     pub operation: &'static str,
@@ -65,6 +98,7 @@ pub struct ApiError {
 
 /// A request refused before sending, naming the parameter at fault where there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InvalidRequest {
     /// The operation, as its spec names it.
     pub operation: &'static str,
@@ -76,6 +110,7 @@ pub struct InvalidRequest {
 
 /// A response that does not decode.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct DecodeError {
     /// The operation, as its spec names it.
     pub operation: &'static str,
@@ -89,6 +124,7 @@ pub struct DecodeError {
 
 /// A request that never produced a response.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct TransportError {
     /// The operation, as its spec names it.
     pub operation: &'static str,
@@ -133,7 +169,7 @@ impl fmt::Display for Error {
                 }
                 f.write_str(&e.message)
             }
-            Error::Config(message) => write!(f, "client configuration: {message}"),
+            Error::Config(e) => write!(f, "client configuration: {e}"),
             Error::Decode(e) => write!(
                 f,
                 "{}: response does not decode at `{}`: {} (near: {})",

@@ -64,7 +64,7 @@ mod generated {
 }
 
 pub use config::{ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
-pub use error::{ApiError, DecodeError, Error, InvalidRequest, TransportError};
+pub use error::{ApiError, ConfigError, DecodeError, Error, InvalidRequest, TransportError};
 pub use generated::{builder, types, Client};
 pub use pacing::RateLimitConfig;
 pub use progenitor_client::ResponseValue;

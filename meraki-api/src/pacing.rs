@@ -12,8 +12,18 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::error::ConfigError;
+
 /// Rate-limit settings. Defaults follow the API's documented limits.
+///
+/// ```
+/// let config = meraki_api::RateLimitConfig::default()
+///     .per_organization(9.0, 10.0) // the Python SDK's pace
+///     .unresolved(3.0, 3.0);
+/// # let _ = config;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RateLimitConfig {
     /// Requests per second per organization when all is well (default 10, the API's limit).
     pub per_org_rate: f64,
@@ -55,44 +65,78 @@ impl Default for RateLimitConfig {
 }
 
 impl RateLimitConfig {
+    /// Requests per second per organization, and how many may go at once.
+    pub fn per_organization(mut self, rate: f64, burst: f64) -> Self {
+        (self.per_org_rate, self.per_org_burst) = (rate, burst);
+        self
+    }
+
+    /// Requests per second for the whole client, and how many may go at once.
+    pub fn global(mut self, rate: f64, burst: f64) -> Self {
+        (self.global_rate, self.global_burst) = (rate, burst);
+        self
+    }
+
+    /// Requests per second shared by requests whose organization is not known, and burst.
+    pub fn unresolved(mut self, rate: f64, burst: f64) -> Self {
+        (self.unresolved_rate, self.unresolved_burst) = (rate, burst);
+        self
+    }
+
+    /// The lowest rate 429s can bring a bucket to.
+    pub fn min_rate(mut self, rate: f64) -> Self {
+        self.min_rate = rate;
+        self
+    }
+
+    /// How a bucket adapts: its rate times `decrease_factor` on each 429, plus
+    /// `increase_step` on each success (up to its configured rate).
+    pub fn adaptation(mut self, decrease_factor: f64, increase_step: f64) -> Self {
+        (self.decrease_factor, self.increase_step) = (decrease_factor, increase_step);
+        self
+    }
+
     /// Checks every setting; the error names the first one that is out of range.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
-            ("per_org_rate", self.per_org_rate),
-            ("global_rate", self.global_rate),
-            ("unresolved_rate", self.unresolved_rate),
-            ("min_rate", self.min_rate),
+            ("rate_limit.per_org_rate", self.per_org_rate),
+            ("rate_limit.global_rate", self.global_rate),
+            ("rate_limit.unresolved_rate", self.unresolved_rate),
+            ("rate_limit.min_rate", self.min_rate),
         ];
         for (name, value) in positive {
             if !(value.is_finite() && value > 0.0) {
-                return Err(format!(
-                    "rate_limit.{name} must be a positive number, got {value}"
+                return Err(ConfigError::new(
+                    name,
+                    format!("must be a positive number, got {value}"),
                 ));
             }
         }
         let bursts = [
-            ("per_org_burst", self.per_org_burst),
-            ("global_burst", self.global_burst),
-            ("unresolved_burst", self.unresolved_burst),
+            ("rate_limit.per_org_burst", self.per_org_burst),
+            ("rate_limit.global_burst", self.global_burst),
+            ("rate_limit.unresolved_burst", self.unresolved_burst),
         ];
         for (name, value) in bursts {
             if !(value.is_finite() && value >= 1.0) {
-                return Err(format!("rate_limit.{name} must be at least 1, got {value}"));
+                return Err(ConfigError::new(
+                    name,
+                    format!("must be at least 1, got {value}"),
+                ));
             }
         }
-        if !(self.decrease_factor.is_finite()
-            && self.decrease_factor > 0.0
-            && self.decrease_factor <= 1.0)
-        {
-            return Err(format!(
-                "rate_limit.decrease_factor must be in (0, 1], got {}",
-                self.decrease_factor
+        let factor = self.decrease_factor;
+        if !(factor.is_finite() && factor > 0.0 && factor <= 1.0) {
+            return Err(ConfigError::new(
+                "rate_limit.decrease_factor",
+                format!("must be in (0, 1], got {factor}"),
             ));
         }
-        if !(self.increase_step.is_finite() && self.increase_step >= 0.0) {
-            return Err(format!(
-                "rate_limit.increase_step must be zero or more, got {}",
-                self.increase_step
+        let step = self.increase_step;
+        if !(step.is_finite() && step >= 0.0) {
+            return Err(ConfigError::new(
+                "rate_limit.increase_step",
+                format!("must be zero or more, got {step}"),
             ));
         }
         Ok(())
@@ -393,7 +437,7 @@ mod tests {
             ),
         ] {
             let err = config.validate().unwrap_err();
-            assert!(err.contains(name), "{err}");
+            assert_eq!(err.setting, format!("rate_limit.{name}"), "{err}");
         }
         assert!(RateLimitConfig::default().validate().is_ok());
     }

@@ -7,7 +7,16 @@ use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 
 /// Retry behaviour for 429s, 5xx and transport failures.
+///
+/// ```
+/// use std::time::Duration;
+/// let policy = meraki_api::RetryPolicy::default()
+///     .max_attempts(3)
+///     .deadline(Some(Duration::from_secs(30)));
+/// # let _ = policy;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Most times one request is sent, the first included (default 5). `1` disables retries.
     pub max_attempts: u32,
@@ -31,6 +40,40 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Most times one request is sent, the first included; `1` disables retries.
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// First backoff after a 5xx or transport failure; it doubles each attempt.
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// Longest single wait, backoff or `Retry-After`.
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// Give up once this much time has passed since the first attempt (`None`: no limit).
+    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), crate::error::ConfigError> {
+        if self.max_attempts == 0 {
+            return Err(crate::error::ConfigError::new(
+                "retry.max_attempts",
+                "must be at least 1 (1 sends each request once)",
+            ));
+        }
+        Ok(())
+    }
+
     /// A policy that sends every request exactly once.
     pub fn never() -> Self {
         Self {

@@ -70,10 +70,7 @@ async fn a_call_is_one_span_with_what_support_asks_for() {
     let client = Client::builder()
         .api_key(FIXTURE_API_KEY)
         .base_url(format!("{}/api/v1", server.uri()))
-        .retry(RetryPolicy {
-            initial_backoff: Duration::from_millis(10),
-            ..RetryPolicy::default()
-        })
+        .retry(RetryPolicy::default().initial_backoff(Duration::from_millis(10)))
         .build()
         .unwrap();
     let pages: Vec<_> = client

@@ -27,12 +27,10 @@ fn client_for(base: &str, retry: RetryPolicy) -> Client {
 }
 
 fn fast_retries(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_secs(2),
-        deadline: None,
-    }
+    RetryPolicy::default()
+        .max_attempts(max_attempts)
+        .initial_backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_secs(2))
 }
 
 /// A server that answers every request for the licenses path with `response`.
@@ -480,11 +478,7 @@ async fn clones_share_one_rate_limit() {
     let client = Client::builder()
         .api_key(FIXTURE_API_KEY)
         .base_url(format!("{}/api/v1", server.uri()))
-        .rate_limit(RateLimitConfig {
-            per_org_rate: 20.0,
-            per_org_burst: 1.0,
-            ..RateLimitConfig::default()
-        })
+        .rate_limit(RateLimitConfig::default().per_organization(20.0, 1.0))
         .build()
         .unwrap();
     let started = Instant::now();

@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::FIXTURE_API_KEY;
 use crate::{Client, ClientBuilder};
 
 /// Configures a [`SimulatedDashboard`].
@@ -168,21 +167,17 @@ impl SimulatedDashboard {
 
     /// The base URL to give the client: `http://127.0.0.1:PORT/api/v1`.
     pub fn base_url(&self) -> String {
-        format!("{}/api/v1", self.server.uri())
+        super::base_url(&self.server)
     }
 
-    /// A client builder pointed at this server, with [`FIXTURE_API_KEY`].
+    /// A client builder pointed at this server, with [`super::FIXTURE_API_KEY`].
     pub fn client_builder(&self) -> ClientBuilder {
-        Client::builder()
-            .api_key(FIXTURE_API_KEY)
-            .base_url(self.base_url())
+        super::client_builder(&self.server)
     }
 
     /// A client pointed at this server.
     pub fn client(&self) -> Client {
-        self.client_builder()
-            .build()
-            .expect("a local base URL and a valid key always build")
+        super::client(&self.server)
     }
 
     /// The network ids of an organization, in order.

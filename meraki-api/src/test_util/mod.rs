@@ -202,21 +202,17 @@ impl ReplayServer {
 
     /// The base URL to give the client: `http://127.0.0.1:PORT/api/v1`.
     pub fn base_url(&self) -> String {
-        format!("{}/api/v1", self.server.uri())
+        base_url(&self.server)
     }
 
     /// A client builder pointed at this server, with [`FIXTURE_API_KEY`].
     pub fn client_builder(&self) -> ClientBuilder {
-        Client::builder()
-            .api_key(FIXTURE_API_KEY)
-            .base_url(self.base_url())
+        client_builder(&self.server)
     }
 
     /// A client pointed at this server.
     pub fn client(&self) -> Client {
-        self.client_builder()
-            .build()
-            .expect("a local base URL and a valid key always build")
+        client(&self.server)
     }
 
     /// Panics, listing them, if fixtures were not requested as often as expected.
@@ -233,6 +229,25 @@ impl ReplayServer {
     pub async fn received(&self) -> Vec<Request> {
         self.server.received_requests().await.unwrap_or_default()
     }
+}
+
+/// The API's base URL on a local server.
+fn base_url(server: &MockServer) -> String {
+    format!("{}/api/v1", server.uri())
+}
+
+/// A client builder for a local server, with [`FIXTURE_API_KEY`].
+fn client_builder(server: &MockServer) -> ClientBuilder {
+    Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url(base_url(server))
+}
+
+/// A client for a local server.
+fn client(server: &MockServer) -> Client {
+    client_builder(server)
+        .build()
+        .expect("a local base URL and a valid key always build")
 }
 
 mod dashboard;
