@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use progenitor_client::ClientInfo;
-use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::HeaderValue;
 use reqwest::Url;
 
 use crate::auth::{ApiKey, AuthScheme, API_KEY_ENV};
@@ -37,6 +37,11 @@ pub struct ClientBuilder {
     directory_capacity: usize,
     directory: Option<DirectorySnapshot>,
     dry_run: bool,
+    http_client: Option<reqwest::Client>,
+    proxy: Option<String>,
+    root_certificates: Vec<Vec<u8>>,
+    connect_timeout: Option<Duration>,
+    gzip: bool,
 }
 
 impl Default for ClientBuilder {
@@ -54,6 +59,11 @@ impl Default for ClientBuilder {
             directory_capacity: DEFAULT_CAPACITY,
             directory: None,
             dry_run: false,
+            http_client: None,
+            proxy: None,
+            root_certificates: Vec::new(),
+            connect_timeout: None,
+            gzip: true,
         }
     }
 }
@@ -159,6 +169,46 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every request through this proxy (`http://proxy.corp:3128`, with
+    /// `user:password@` if it needs it). Without it, the standard `HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY` and `NO_PROXY` environment variables are honoured.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Also trusts the certificates of this PEM bundle, besides the system's roots: for
+    /// proxies that inspect TLS with a corporate certificate authority.
+    pub fn root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// How long connecting may take (default: the timeout, at most 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Whether responses may come gzip-compressed (default on; the API's listings compress
+    /// about tenfold).
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.gzip = on;
+        self
+    }
+
+    /// Sends requests with your own `reqwest::Client` (custom TLS, connection pools,
+    /// instrumentation). The client's pacing, retries, redirect checks, key and User-Agent
+    /// still apply to every request; [`ClientBuilder::timeout`], `proxy`,
+    /// `root_certificates_pem`, `connect_timeout` and `gzip` are yours to set on it instead.
+    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: redirects must reach the
+    /// client, which follows them only to Meraki's hosts; a client that follows them itself
+    /// could take the key elsewhere.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Builds the client. Fails with [`Error::Config`] naming what is wrong.
     pub fn build(self) -> Result<Client, Error> {
         let key = match self.api_key {
@@ -194,24 +244,49 @@ impl ClientBuilder {
             .into());
         }
 
-        let mut headers = HeaderMap::new();
-        let (name, value) = key.header(self.auth_scheme);
-        headers.insert(name, value);
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_str(&user_agent).expect("validated characters"),
-        );
-        // No-op if the application installed a crypto provider already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout.min(Duration::from_secs(30)))
-            // Redirects are followed by the hooks, which check the target first.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConfigError::new("http client", e.to_string()))?;
+        let (auth_name, auth_value) = key.header(self.auth_scheme);
+        let user_agent = HeaderValue::from_str(&user_agent).expect("validated characters");
+        let http = match self.http_client {
+            Some(client) => {
+                let ours = [
+                    ("proxy", self.proxy.is_some()),
+                    ("root_certificates_pem", !self.root_certificates.is_empty()),
+                    ("connect_timeout", self.connect_timeout.is_some()),
+                ];
+                if let Some((setting, _)) = ours.iter().find(|(_, set)| *set) {
+                    return Err(ConfigError::new(
+                        setting,
+                        "set it on the reqwest::Client given to http_client",
+                    )
+                    .into());
+                }
+                client
+            }
+            None => {
+                let mut builder = reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(
+                        self.connect_timeout
+                            .unwrap_or(self.timeout.min(Duration::from_secs(30))),
+                    )
+                    // Redirects are followed by the client's transport, which checks the
+                    // target first.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .gzip(self.gzip)
+                    .tls_backend_preconfigured(tls_config(&self.root_certificates)?);
+                if let Some(proxy) = &self.proxy {
+                    let proxy = reqwest::Proxy::all(proxy.as_str())
+                        .map_err(|e| ConfigError::new("proxy", format!("`{proxy}`: {e}")))?;
+                    builder = builder.proxy(proxy);
+                }
+                builder
+                    .build()
+                    .map_err(|e| ConfigError::new("http client", e.to_string()))?
+            }
+        };
         let settings = Settings {
+            auth: (auth_name, auth_value),
+            user_agent,
             retry: self.retry,
             rate_limit: self.rate_limit,
             extra_hosts: self.redirect_hosts,
@@ -226,6 +301,39 @@ impl ClientBuilder {
         }
         Ok(Client::new_with_client(base, http, state))
     }
+}
+
+/// TLS as reqwest would set it up (the system's roots, TLS 1.2 and 1.3, HTTP/2 by ALPN), with
+/// ring as the crypto provider of this client only, and the caller's extra roots.
+fn tls_config(extra_pem: &[Vec<u8>]) -> Result<rustls::ClientConfig, ConfigError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let setting = "root_certificates_pem";
+    let mut roots = Vec::new();
+    for pem in extra_pem {
+        let before = roots.len();
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            roots.push(cert.map_err(|e| ConfigError::new(setting, format!("not PEM: {e}")))?);
+        }
+        if roots.len() == before {
+            return Err(ConfigError::new(setting, "no certificate in the PEM given"));
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls_error = |e: rustls::Error| ConfigError::new("tls", e.to_string());
+    // What fails here with extra roots is one of them (a certificate that does not parse).
+    let verifier_setting = if roots.is_empty() { "tls" } else { setting };
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
+            .map_err(|e| ConfigError::new(verifier_setting, e.to_string()))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// `meraki-api-rust/<version> Caller/(<caller>)`, following Meraki's convention.

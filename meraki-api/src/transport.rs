@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderName, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, Request, Response, StatusCode, Url};
 use tokio::time::Instant;
 
@@ -35,6 +35,8 @@ pub struct ClientState {
 }
 
 struct Shared {
+    auth: (HeaderName, HeaderValue),
+    user_agent: HeaderValue,
     retry: RetryPolicy,
     pacer: Pacer,
     directory: Directory,
@@ -54,6 +56,10 @@ struct Shared {
 
 /// What a client is built with (`ClientBuilder`).
 pub(crate) struct Settings {
+    /// The key's header (marked sensitive) and the User-Agent, set on every request here
+    /// rather than as the HTTP client's defaults, so that a caller's own client works too.
+    pub(crate) auth: (HeaderName, HeaderValue),
+    pub(crate) user_agent: HeaderValue,
     pub(crate) retry: RetryPolicy,
     pub(crate) rate_limit: RateLimitConfig,
     pub(crate) extra_hosts: Vec<String>,
@@ -180,6 +186,8 @@ impl std::fmt::Debug for ClientState {
 impl ClientState {
     pub(crate) fn new(base_url: &Url, settings: Settings) -> Self {
         let shared = Shared {
+            auth: settings.auth,
+            user_agent: settings.user_agent,
             retry: settings.retry,
             pacer: Pacer::new(settings.rate_limit),
             directory: Directory::new(settings.directory_capacity),
@@ -286,6 +294,9 @@ impl ClientState {
             return Ok(self.not_sent(request));
         }
         let shared = &*self.shared;
+        let headers = request.headers_mut();
+        headers.insert(shared.auth.0.clone(), shared.auth.1.clone());
+        headers.insert(USER_AGENT, shared.user_agent.clone());
         let started = Instant::now();
         let mut attempt = 0u32;
         let mut redirects = 0u32;
