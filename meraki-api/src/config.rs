@@ -336,26 +336,41 @@ fn tls_config(extra_pem: &[Vec<u8>]) -> Result<rustls::ClientConfig, ConfigError
     Ok(config)
 }
 
+/// Meraki's user-agent guide: `ApplicationName VendorName` or `ApplicationName/1.0
+/// VendorName`; names without spaces, hyphens or special characters; a version of letters,
+/// digits and dots (`0.8b`, `2.5`).
+fn valid_caller(caller: &str) -> bool {
+    let name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    let version = |s: &str| {
+        !s.is_empty()
+            && s.chars().any(|c| c.is_ascii_alphanumeric())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+    };
+    let Some((app, vendor)) = caller.split_once(' ') else {
+        return false;
+    };
+    let app_ok = match app.split_once('/') {
+        Some((app, v)) => name(app) && version(v),
+        None => name(app),
+    };
+    app_ok && name(vendor)
+}
+
 /// `meraki-api-rust/<version> Caller/(<caller>)`, following Meraki's convention.
 fn user_agent(caller: Option<&str>) -> Result<String, Error> {
     let library = concat!("meraki-api-rust/", env!("CARGO_PKG_VERSION"));
     let Some(caller) = caller else {
         return Ok(format!("{library} Caller/(unidentified)"));
     };
-    let valid = caller.split_once(' ').is_some_and(|(app, vendor)| {
-        let word = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        };
-        app.split_once('/')
-            .is_some_and(|(name, version)| word(name) && word(version))
-            && word(vendor)
-    });
-    if !valid {
+    if !valid_caller(caller) {
         return Err(Error::Config(ConfigError::new(
             "caller",
-            format!("`{caller}` should look like `ApplicationName/1.0 VendorName`"),
+            format!(
+                "`{caller}` should be `ApplicationName VendorName` or `ApplicationName/1.0 \
+                 VendorName`, names of letters and digits only (no spaces, hyphens or other \
+                 characters), as Meraki's user-agent guide asks: `PlanetCraftLite/0.8b \
+                 LunarCommander`"
+            ),
         )));
     }
     Ok(format!("{library} Caller/({caller})"))
@@ -437,14 +452,27 @@ mod tests {
             )
         );
         assert!(user_agent(None).unwrap().ends_with("Caller/(unidentified)"));
+        // The guide's own examples.
+        for good in [
+            "PlanetCraftLite LunarCommander",
+            "PlanetCraftLite/0.8b LunarCommander",
+            "BurrowFinder/2.5 HappyRabbitProductions",
+        ] {
+            assert!(user_agent(Some(good)).is_ok(), "{good:?}");
+        }
         for bad in [
             "",
-            "NoVersion Acme",
             "App/1.0",
             "App/1.0 Ac me",
             "App/1.0 Acme\n",
+            "Burrow-Finder HappyRabbitProductions",
+            "BurrowFinder Happy_Rabbit",
+            "App\\1.0 Vendor",
+            "App/ Vendor",
+            "App/1.0/2 Vendor",
         ] {
-            assert!(user_agent(Some(bad)).is_err(), "{bad:?}");
+            let err = user_agent(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("ApplicationName/1.0 VendorName"), "{err}");
         }
     }
 
@@ -497,7 +525,7 @@ mod tests {
             named(Client::builder().directory_capacity(0)),
             "directory_capacity"
         );
-        assert_eq!(named(Client::builder().caller("no version")), "caller");
+        assert_eq!(named(Client::builder().caller("Inventory-Sync Acme")), "caller");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! When to send a request again, and how long to wait first.
 
-use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
@@ -90,16 +89,8 @@ impl RetryPolicy {
             .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let ceiling = exp.min(self.max_backoff);
         let half = ceiling / 2;
-        half + half.mul_f64(random_unit())
+        half + half.mul_f64(fastrand::f64())
     }
-}
-
-/// A uniformly distributed number in `[0, 1)`, from the standard library's hasher seeds.
-fn random_unit() -> f64 {
-    let bits = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// What to do with the outcome of one attempt.
@@ -150,57 +141,15 @@ pub fn parse_retry_after(value: &HeaderValue, now: SystemTime) -> Option<Duratio
         return (seconds.is_finite() && seconds >= 0.0)
             .then(|| Duration::from_secs_f64(seconds.min(86_400.0)));
     }
-    let at = parse_http_date(text)?;
+    // All three date forms HTTP recipients must accept (IMF-fixdate, RFC 850, asctime).
+    let at = httpdate::parse_http_date(text).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`, the form HTTP requires senders to use.
-fn parse_http_date(text: &str) -> Option<SystemTime> {
-    let rest = text.split_once(", ")?.1;
-    let mut parts = rest.split(' ');
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day as i64);
-    let secs = days
-        .checked_mul(86_400)?
-        .checked_add((h * 3600 + m * 60 + s) as i64)?;
-    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn retry_after_seconds_and_dates() {
@@ -221,6 +170,15 @@ mod tests {
         assert_eq!(
             parse_retry_after(&h("Sun, 06 Nov 1994 08:00:00 GMT"), now),
             Some(Duration::ZERO)
+        );
+        // The obsolete forms HTTP still asks recipients to accept.
+        assert_eq!(
+            parse_retry_after(&h("Sunday, 06-Nov-94 08:49:40 GMT"), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after(&h("Sun Nov  6 08:49:40 1994"), now),
+            Some(Duration::from_secs(3))
         );
         for bad in ["-1", "soon", "Sun, 06 Foo 1994 08:49:40 GMT", "NaN"] {
             assert_eq!(parse_retry_after(&h(bad), now), None, "{bad}");
