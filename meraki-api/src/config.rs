@@ -525,7 +525,10 @@ mod tests {
             named(Client::builder().directory_capacity(0)),
             "directory_capacity"
         );
-        assert_eq!(named(Client::builder().caller("Inventory-Sync Acme")), "caller");
+        assert_eq!(
+            named(Client::builder().caller("Inventory-Sync Acme")),
+            "caller"
+        );
     }
 
     #[test]

@@ -37,23 +37,9 @@ pub fn load(path: &Path) -> Result<Vec<Value>, String> {
 
 /// `cargo xtask batchable SPEC.json [--out FILE]`: copies a whole published spec's
 /// `x-batchable-actions` list, as published, into FILE (default [`FILE`]).
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut spec = None;
-    let mut out = crate::workspace_root().join(FILE);
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--out" => {
-                out = args
-                    .next()
-                    .ok_or("batchable: `--out` needs a value")?
-                    .into()
-            }
-            other if !other.starts_with("--") && spec.is_none() => spec = Some(other.to_owned()),
-            other => return Err(format!("batchable: unexpected argument `{other}`")),
-        }
-    }
-    let spec = spec.ok_or("batchable: name the published spec (spec3.json)")?;
+pub fn run(spec: &Path, out: Option<std::path::PathBuf>) -> Result<(), String> {
+    let out = out.unwrap_or_else(|| crate::workspace_root().join(FILE));
+    let spec = spec.display().to_string();
     let text = std::fs::read_to_string(&spec).map_err(|e| format!("cannot read {spec}: {e}"))?;
     let document: Value =
         serde_json::from_str(&text).map_err(|e| format!("{spec} is not valid JSON: {e}"))?;

@@ -88,11 +88,8 @@ pub fn load(path: &Path) -> Result<Value, String> {
     serde_yaml::from_str(&text).map_err(|e| format!("{} is not YAML/JSON: {e}", path.display()))
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let [old, new] = args else {
-        return Err("usage: cargo xtask diff OLD NEW (openapi.yaml files or spec folders)".into());
-    };
-    let report = diff(&load(Path::new(old))?, &load(Path::new(new))?);
+pub fn run(old: &Path, new: &Path) -> Result<(), String> {
+    let report = diff(&load(old)?, &load(new)?);
     println!("{}", report.render());
     Ok(())
 }

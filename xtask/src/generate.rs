@@ -15,7 +15,7 @@ const HEADER: &str = "\
 # Do not edit by hand: change the inputs (or the xtask) and regenerate.
 ";
 
-/// Parsed command-line options.
+/// What `generate` reads and writes.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub specs: Vec<PathBuf>,
@@ -25,44 +25,43 @@ pub struct Options {
     pub batchable: Option<PathBuf>,
 }
 
-impl Options {
-    pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut specs = Vec::new();
-        let mut out = None;
-        let mut check = false;
-        let mut batchable = None;
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--specs" => specs.push(PathBuf::from(value_of("--specs", args.next())?)),
-                "--out" => out = Some(PathBuf::from(value_of("--out", args.next())?)),
-                "--check" => check = true,
-                "--batchable" => {
-                    batchable = Some(PathBuf::from(value_of("--batchable", args.next())?))
-                }
-                other => return Err(format!("generate: unknown option `{other}`")),
-            }
-        }
+/// `cargo xtask generate`'s command line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    /// A folder of operation documents (repeatable; default: openapi/specs).
+    #[arg(long = "specs", value_name = "DIR")]
+    specs: Vec<PathBuf>,
+    /// Where to write the merged document (default: openapi/openapi.yaml).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Write nothing; fail if FILE is not what the inputs produce.
+    #[arg(long)]
+    check: bool,
+    /// The batchable-actions list (default: openapi/batchable-actions.json, if present).
+    #[arg(long, value_name = "FILE")]
+    batchable: Option<PathBuf>,
+}
+
+impl From<GenerateArgs> for Options {
+    fn from(args: GenerateArgs) -> Self {
         let root = workspace_root();
+        let mut specs = args.specs;
         if specs.is_empty() {
             specs.push(root.join("openapi/specs"));
         }
         let default_batchable = root.join(crate::batchable::FILE);
-        let batchable =
-            batchable.or_else(|| default_batchable.exists().then_some(default_batchable));
-        Ok(Self {
+        let batchable = args
+            .batchable
+            .or_else(|| default_batchable.exists().then_some(default_batchable));
+        Self {
             specs,
-            out: out.unwrap_or_else(|| root.join("openapi/openapi.yaml")),
-            check,
+            out: args
+                .out
+                .unwrap_or_else(|| root.join("openapi/openapi.yaml")),
+            check: args.check,
             batchable,
-        })
+        }
     }
-}
-
-fn value_of<'a>(flag: &str, value: Option<&'a String>) -> Result<&'a str, String> {
-    value
-        .map(String::as_str)
-        .ok_or_else(|| format!("generate: `{flag}` needs a value"))
 }
 
 /// What one generation produced.

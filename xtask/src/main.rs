@@ -13,36 +13,46 @@ mod version;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage: cargo xtask <command> [options]
+use clap::{Parser, Subcommand};
 
-commands:
-  generate [--specs DIR]... [--out FILE] [--check]
-      Merge the operation documents in DIR (default: openapi/specs) into one OpenAPI
-      document at FILE (default: openapi/openapi.yaml). With --check, write nothing and
-      fail if FILE is not what the inputs produce.
-  batchable SPEC.json [--out FILE]
-      Copy the `x-batchable-actions` list of a whole published spec (Meraki's spec3.json)
-      to FILE (default: openapi/batchable-actions.json), which `generate` applies: each
-      operation it names gets `x-batch-action: {operation, resource}` in openapi.yaml.
-  diff OLD NEW
-      What a spec update changes: operations added, removed and changed (parameters,
-      request and response fields, enum values), flagging what breaks existing callers.
-      OLD and NEW are openapi.yaml files or folders of operation documents.
-  help
-      Show this message.";
+/// Maintainer tasks for meraki-api.
+#[derive(Debug, Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Merge the operation documents into one OpenAPI document (openapi/openapi.yaml), applying
+    /// Meraki's conventions once.
+    Generate(generate::GenerateArgs),
+    /// What a spec update changes: operations added, removed and changed (parameters, request
+    /// and response fields, enum values), flagging what breaks existing callers.
+    Diff {
+        /// The old API: an openapi.yaml file or a folder of operation documents.
+        old: PathBuf,
+        /// The new API, likewise.
+        new: PathBuf,
+    },
+    /// Copy the `x-batchable-actions` list of a whole published spec (Meraki's spec3.json) to
+    /// openapi/batchable-actions.json, which `generate` applies: each operation it names gets
+    /// `x-batch-action: {operation, resource}` in openapi.yaml.
+    Batchable {
+        /// The whole published spec (JSON).
+        spec: PathBuf,
+        /// Where to write the list.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("generate") => generate::Options::parse(&args[1..]).and_then(|o| generate::run(&o)),
-        Some("diff") => diff::run(&args[1..]),
-        Some("batchable") => batchable::run(&args[1..]),
-        Some("help" | "--help" | "-h") | None => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    let result = match Cli::parse().command {
+        Command::Generate(args) => generate::run(&generate::Options::from(args)),
+        Command::Diff { old, new } => diff::run(&old, &new),
+        Command::Batchable { spec, out } => batchable::run(&spec, out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
