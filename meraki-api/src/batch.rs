@@ -14,12 +14,12 @@
 //! use meraki_api::prelude::*;
 //!
 //! let mut actions = Vec::new();
-//! for network in ["N_1", "N_2"] {
-//!     let rename = client
-//!         .update_network()
-//!         .network_id(network)
-//!         .body_map(|b| b.name(Some(format!("Store {network}"))));
-//!     actions.push(rename.into_action().await?);
+//! for policy_object in ["101", "102", "103"] {
+//!     let delete = client
+//!         .delete_organization_policy_object()
+//!         .organization_id("549236")
+//!         .policy_object_id(policy_object);
+//!     actions.push(delete.into_action().await?);
 //! }
 //! let mut reports = client.action_batches("549236").run(actions);
 //! while let Some(report) = reports.next().await {

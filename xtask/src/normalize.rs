@@ -88,7 +88,8 @@ fn dedent_descriptions(operation: &mut Map<String, Value>, report: &mut Report) 
     }
 }
 
-/// `text` with each line's leading whitespace removed outside ``` fences, if that changes it.
+/// `text` with each line's leading whitespace removed outside ``` fences, and fences that name
+/// no language marked `text` (rustdoc would run them as Rust examples), if that changes it.
 fn dedent(text: &str) -> Option<String> {
     let mut in_fence = false;
     let lines: Vec<&str> = text
@@ -99,7 +100,9 @@ fn dedent(text: &str) -> Option<String> {
             if trimmed.starts_with("```") {
                 in_fence = !in_fence;
             }
-            if was_in_fence && in_fence {
+            if !was_in_fence && trimmed == "```" {
+                "```text"
+            } else if was_in_fence && in_fence {
                 line
             } else {
                 trimmed
@@ -282,6 +285,15 @@ mod tests {
             "Example:\n```json\n    {\"a\": 1}\n```\ndone"
         );
         assert_eq!(report.count(DEDENTED), 2);
+    }
+
+    #[test]
+    fn fences_without_a_language_are_marked_text() {
+        let marked = dedent("Body:\n  ```\n  {\"a\": 1}\n  ```\nthen\n```json\n[]\n```").unwrap();
+        assert_eq!(
+            marked,
+            "Body:\n```text\n  {\"a\": 1}\n```\nthen\n```json\n[]\n```"
+        );
     }
 
     #[test]
