@@ -1,4 +1,5 @@
-//! The build script: generates the client from `../openapi/openapi.yaml`.
+//! The build script: generates the client from `openapi.yaml` (in the workspace, a link to the
+//! committed `../openapi/openapi.yaml`; in the published package, a copy of it).
 //!
 //! Two files land in `OUT_DIR`:
 //! - `progenitor.rs`: progenitor's client (builder interface, merged tags), with the hooks left to
@@ -22,7 +23,7 @@ use heck::ToShoutySnakeCase;
 use serde::Deserialize as _;
 use serde_json::Value;
 
-const SPEC: &str = "../openapi/openapi.yaml";
+const SPEC: &str = "openapi.yaml";
 
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");

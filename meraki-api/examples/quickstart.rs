@@ -47,7 +47,8 @@ async fn run() -> Result<(), String> {
         println!("live: calling the Dashboard API for organization {org}");
         (client, org)
     } else {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        // The workspace's recorded fixtures (a link in the workspace, a copy in the package).
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let names = [
             "licenses/page1",
             "licenses/page2",
