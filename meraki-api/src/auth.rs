@@ -86,6 +86,7 @@ impl fmt::Debug for ApiKey {
 
 /// How the key is sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthScheme {
     /// `Authorization: Bearer <key>`, what Meraki's current SDKs send.
     #[default]

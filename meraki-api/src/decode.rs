@@ -144,6 +144,7 @@ pub(crate) fn keep_spare(mut body: Vec<u8>) {
 
 /// `meta.counts.items` of an `items`/`meta` page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ItemCounts {
     /// All items matching the request.
     pub total: Option<u64>,

@@ -6,6 +6,7 @@
 
 /// One link target and its relation types (lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Link {
     /// The target as written between `<` and `>`.
     pub target: String,

@@ -15,6 +15,7 @@ use crate::Client;
 
 /// An operation as the spec describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OperationSpec {
     /// progenitor's snake-case id, e.g. `get_organization_licenses`.
     pub id: &'static str,
@@ -34,6 +35,7 @@ pub struct OperationSpec {
 
 /// How an action batch names an operation (Meraki's `x-batchable-actions` entry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchSpec {
     /// The action's `operation`: `create`, `update`, `destroy`, or a verb such as `claim`.
     pub operation: &'static str,
@@ -43,6 +45,7 @@ pub struct BatchSpec {
 
 /// A documented range of an integer query parameter, such as `perPage`'s `3 - 1000`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueryBound {
     /// The parameter's wire name.
     pub name: &'static str,

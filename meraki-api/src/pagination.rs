@@ -82,6 +82,7 @@ pub enum Direction {
 
 /// One page of results.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Page<T> {
     /// The page's items, in the API's order.
     pub items: Vec<T>,
@@ -109,6 +110,7 @@ impl<T> Page<T> {
 
 /// The `Link` targets of a page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PageLinks {
     /// `rel=first`.
     pub first: Option<String>,

@@ -272,7 +272,10 @@ mod tests {
         // What the published package builds from (a link to the committed file here) is it too.
         let packaged =
             std::fs::read_to_string(workspace_root().join("meraki-api/openapi.yaml")).unwrap();
-        assert_eq!(packaged, committed, "meraki-api/openapi.yaml is not the committed spec");
+        assert_eq!(
+            packaged, committed,
+            "meraki-api/openapi.yaml is not the committed spec"
+        );
 
         // An older published copy of getOrganizationLicenses (v1.42.0) beside the v1.53.0 one,
         // folders given in either order: the newer wins and the output does not change.
