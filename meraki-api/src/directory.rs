@@ -151,11 +151,7 @@ impl Directory {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let mut state = lock(&self.state);
-        let org = state.intern(organization_id);
-        for id in network_ids {
-            state.add_network(id.as_ref(), &org);
-        }
+        self.register(organization_id, network_ids, State::add_network);
     }
 
     /// Says that these devices (by serial) belong to `organization_id`.
@@ -164,10 +160,18 @@ impl Directory {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
+        self.register(organization_id, serials, State::add_device);
+    }
+
+    fn register<I>(&self, organization_id: &str, ids: I, add: fn(&mut State, &str, &Arc<str>))
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
         let mut state = lock(&self.state);
         let org = state.intern(organization_id);
-        for serial in serials {
-            state.add_device(serial.as_ref(), &org);
+        for id in ids {
+            add(&mut state, id.as_ref(), &org);
         }
     }
 
