@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use crate::directory::{owner_in_path, Owner, Unknown};
 use crate::error::{Error, TransportError};
-use crate::link::{find_rel, parse_link_header};
 use crate::pacing::Pace;
+use crate::pagination::page_links;
 use crate::transport::ClientState;
 
 /// The pace of a request for `url`.
@@ -179,16 +179,25 @@ async fn list(
     Ok(())
 }
 
+/// A `GET` the client makes for itself (a lookup or a listing page), counted as one.
+async fn send_get(
+    state: &ClientState,
+    http: &reqwest::Client,
+    path_and_query: &str,
+    pace: Pace,
+) -> reqwest::Result<reqwest::Response> {
+    let request = state.request(http, Method::GET, path_and_query).build()?;
+    state.count_lookup();
+    state.execute(http, request, pace).await
+}
+
 /// A lookup: one `GET`, paced by the global bucket, decoded as `T`.
 async fn get_json<T: serde::de::DeserializeOwned>(
     state: &ClientState,
     http: &reqwest::Client,
     path: &str,
 ) -> Option<T> {
-    let request = state.request(http, Method::GET, path).build().ok()?;
-    state.count_lookup();
-    let response = state
-        .execute(http, request, state.pacer().global())
+    let response = send_get(state, http, path, state.pacer().global())
         .await
         .ok()?;
     if !response.status().is_success() {
@@ -207,27 +216,15 @@ async fn get_page(
     org: &str,
     operation: &'static str,
 ) -> Result<Option<String>, Error> {
-    let request = state
-        .request(http, Method::GET, path_and_query)
-        .build()
-        .map_err(|source| transport_error(operation, source))?;
-    state.count_lookup();
-    let response = state
-        .execute(http, request, state.pacer().organization(org))
+    let response = send_get(state, http, path_and_query, state.pacer().organization(org))
         .await
         .map_err(|source| transport_error(operation, source))?;
     if !response.status().is_success() {
         return Err(crate::operation::from_response(operation, response).await);
     }
-    let links: Vec<_> = response
-        .headers()
-        .get_all(reqwest::header::LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(parse_link_header)
-        .collect();
-    let next = find_rel(&links, "next")
-        .and_then(|target| Url::parse(target).ok())
+    let next = page_links(response.headers())
+        .next
+        .and_then(|target| Url::parse(&target).ok())
         .filter(|url| state.trusted().trusts(url))
         .map(|url| {
             let path = state.relative_path(&url).to_owned();

@@ -363,7 +363,8 @@ impl<'a, O: Paginate<'a>, T: DeserializeOwned + Send + 'a> PageDecoder<'a, O> fo
     }
 }
 
-fn page_links(headers: &HeaderMap) -> PageLinks {
+/// The `Link` targets of a response, by relation.
+pub(crate) fn page_links(headers: &HeaderMap) -> PageLinks {
     let links = headers
         .get_all(LINK)
         .iter()

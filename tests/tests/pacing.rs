@@ -259,3 +259,27 @@ async fn organizations_are_paced_apart() {
     // Three organizations side by side, each within its own 10/s: about as long as one.
     assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
 }
+
+#[tokio::test]
+async fn learning_an_organization_follows_its_listing_pages() {
+    // 2,500 networks: three pages of 1,000, linked by `Link: rel=next`.
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 2_500, 0)
+        .start()
+        .await;
+    let client = dashboard.client();
+    client.learn_organization(ORG).await.unwrap();
+    assert_eq!(
+        dashboard.counts().listings,
+        4,
+        "3 pages of networks, 1 of devices"
+    );
+    assert_eq!(
+        client
+            .directory()
+            .network_organization(&format!("N_{ORG}_2499"))
+            .as_deref(),
+        Some(ORG)
+    );
+    assert_eq!(client.directory().len(), 2_500);
+}
