@@ -44,11 +44,11 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
             spec_path.display()
         )
     })?;
-    let mut document: Value = serde_yaml::from_str(&text)
+    let mut document: Value = serde_norway::from_str(&text)
         .map_err(|e| format!("{} is not valid YAML: {e}", spec_path.display()))?;
     keep_enabled_operations(&mut document);
     timer.lap("read");
-    // From the `Value`: serde_yaml straight into openapiv3's untagged enums is slower.
+    // From the `Value`: serde_norway straight into openapiv3's untagged enums is slower.
     let spec = openapiv3::OpenAPI::deserialize(&document).map_err(|e| {
         format!(
             "{} is not an OpenAPI 3.0 document: {e}",

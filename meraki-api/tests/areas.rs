@@ -188,7 +188,7 @@ fn every_paginated_operation_has_a_paginator() {
         "/../openapi/openapi.yaml"
     ))
     .unwrap();
-    let document: Value = serde_yaml::from_str(&yaml).unwrap();
+    let document: Value = serde_norway::from_str(&yaml).unwrap();
     let mut expected = Vec::new();
     for methods in document["paths"].as_object().unwrap().values() {
         for op in methods.as_object().unwrap().values() {

@@ -65,7 +65,7 @@ mod tests {
     fn every_area_has_a_cargo_feature() {
         let root = workspace_root();
         let yaml = std::fs::read_to_string(root.join("openapi/openapi.yaml")).unwrap();
-        let document: Value = serde_yaml::from_str(&yaml).unwrap();
+        let document: Value = serde_norway::from_str(&yaml).unwrap();
         let manifest = std::fs::read_to_string(root.join("meraki-api/Cargo.toml")).unwrap();
         let build_script = std::fs::read_to_string(root.join("meraki-api/build/main.rs")).unwrap();
         let counts = area_counts(&document);

@@ -85,7 +85,7 @@ pub fn load(path: &Path) -> Result<Value, String> {
     }
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_yaml::from_str(&text).map_err(|e| format!("{} is not YAML/JSON: {e}", path.display()))
+    serde_norway::from_str(&text).map_err(|e| format!("{} is not YAML/JSON: {e}", path.display()))
 }
 
 pub fn run(old: &Path, new: &Path) -> Result<(), String> {

@@ -9,6 +9,7 @@ mod normalize;
 mod operation_doc;
 mod progenitor_fit;
 mod version;
+mod yaml;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
