@@ -168,7 +168,7 @@ fn license_page(page: usize, per_page: usize) -> String {
 /// progenitor decodes (`from_slice`), from text validated once (`from_str`, what the client
 /// does), and parsed without building anything (`parse only`: serde_json's floor).
 fn decode() {
-    type License = meraki_api::types::GetOrganizationLicensesResponseItem;
+    type License = meraki_api::types::License;
     let page = license_page(0, 1000);
     for variant in ["from_slice", "from_str", "parse only"] {
         let cpu_before = thread_cpu();
@@ -340,7 +340,7 @@ fn transport(decode: bool) {
     let (server_runtime, server, client_runtime) = license_server();
     let cpu_before = thread_cpu();
     let count = client_runtime.block_on(async {
-        type License = meraki_api::types::GetOrganizationLicensesResponseItem;
+        type License = meraki_api::types::License;
         let http = reqwest::Client::new();
         let mut count = 0u64;
         for page in 0..100 {

@@ -8,7 +8,7 @@ use heck::ToSnakeCase;
 use quote::ToTokens;
 use serde_json::Value;
 
-use crate::post_process::{last_ident, module_items};
+use crate::passes::{last_ident, module_items};
 
 /// What the generated `builder::<Operation>` offers.
 pub(crate) struct BuilderInfo {
@@ -105,8 +105,8 @@ fn string_after(haystack: &str, marker: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_owned())
 }
 
-/// What pagination needs of a struct in `mod types`: the type of its `items` field (as text,
-/// so it can cross from the thread that generates the types) and whether it has a `meta`.
+/// What pagination needs of a struct in `mod types`: the type of its `items` field (as text)
+/// and whether it has a `meta`.
 pub(crate) struct PageFields {
     items: Option<String>,
     has_meta: bool,
@@ -198,7 +198,6 @@ pub(crate) fn render_extensions(
     document: &Value,
     builders: &BTreeMap<String, BuilderInfo>,
     structs: &BTreeMap<String, PageFields>,
-    aliases: &BTreeMap<String, String>,
 ) -> Result<String, String> {
     let operations = spec_operations(document);
     let by_snake: BTreeMap<&str, (&String, &BuilderInfo)> = builders
@@ -289,9 +288,8 @@ pub(crate) fn render_extensions(
         // A page is a JSON array, an object whose `items` holds the array, or (where the spec
         // documents some other object) one whole body per page.
         if last_ident(&info.output).as_deref() != Some("Vec") {
-            let body_name = last_ident(&info.output).unwrap_or_default();
             // Operations whose bodies share one type share its impl.
-            let body_name = aliases.get(&body_name).cloned().unwrap_or(body_name);
+            let body_name = last_ident(&info.output).unwrap_or_default();
             // Untyped bodies (`Map`, `Value`) have hand-written impls in `pagination`.
             if let Some(fields) = structs.get(&body_name) {
                 let items = match &fields.items {

@@ -1,22 +1,17 @@
 //! The build script: generates the client from `openapi.yaml` (in the workspace, a link to the
 //! committed `../openapi/openapi.yaml`; in the published package, a copy of it).
 //!
-//! Two files land in `OUT_DIR`:
-//! - `progenitor.rs`: progenitor's client (builder interface, merged tags), with the hooks left to
-//!   the hand-written `hooks` module, then post-processed (`post_process`, `shared_types`, on
-//!   tokens where possible: `tokens`);
-//! - `extensions.rs`: a table of every operation (method, path, documented bounds) and the trait
-//!   impls that let the hand-written layers (`operation`, `pagination`) serve every operation
-//!   generically, so that no per-operation code is ever written by hand (`extensions`).
+//! The spec already says what the types are (shared schemas, their names, which enums are open):
+//! `cargo xtask generate` decided it. Here progenitor runs with its settings, then a few named
+//! passes do what settings cannot (`passes`), and `extensions` writes the table of operations
+//! and the trait impls that connect them to the hand-written layers. Two files land in
+//! `OUT_DIR`: `progenitor.rs` and `extensions.rs`.
 
 mod extensions;
-mod post_process;
-mod shared_types;
-mod tokens;
+mod passes;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
 use heck::ToShoutySnakeCase;
@@ -36,8 +31,7 @@ fn main() {
 }
 
 fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
-    let started = Instant::now();
-    let mut timer = PhaseTimer::start();
+    let mut timer = Timer::start();
     let text = std::fs::read_to_string(spec_path).map_err(|e| {
         format!(
             "cannot read {}: {e} (run `cargo xtask generate`)",
@@ -47,182 +41,62 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     let mut document: Value = serde_norway::from_str(&text)
         .map_err(|e| format!("{} is not valid YAML: {e}", spec_path.display()))?;
     keep_enabled_operations(&mut document);
-    timer.lap("read");
-    // From the `Value`: serde_norway straight into openapiv3's untagged enums is slower.
+    keep_reachable_schemas(&mut document);
+    let leniency = passes::Leniency::of(&document);
+    // From the `Value`: serde straight from YAML into openapiv3's untagged enums is slower.
     let spec = openapiv3::OpenAPI::deserialize(&document).map_err(|e| {
         format!(
             "{} is not an OpenAPI 3.0 document: {e}",
             spec_path.display()
         )
     })?;
-    timer.lap("openapi");
+    timer.lap("read");
 
-    // Parsing, post-processing and formatting progenitor's output take most of the time, and
-    // syn's trees (proc-macro2 tokens) cannot cross threads. progenitor runs once; its `mod
-    // types` crosses to a second thread as text and is merged, parsed, post-processed and
-    // formatted there, while this thread does the client and its operation builders.
-    let json_schema = std::env::var_os("CARGO_FEATURE_JSON_SCHEMA").is_some();
-    let (operations, types) = std::thread::scope(|scope| {
-        let (to_types, from_operations) = std::sync::mpsc::channel();
-        let types = std::thread::Builder::new()
-            .name("types".to_owned())
-            .spawn_scoped(scope, || types_half(from_operations))
-            .map_err(|e| format!("cannot start a thread: {e}"))?;
-        let operations = operations_half(&spec, json_schema, to_types);
-        let types = types
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Ok::<_, String>((operations?, types?))
-    })?;
-
-    let mut extensions_timer = PhaseTimer::start();
-    let extensions = extensions::render_extensions(
-        &document,
-        &operations.builders,
-        &types.structs,
-        &types.aliases,
-    )?;
-    extensions_timer.lap("extensions");
-    write_if_changed(
-        &out_dir.join("progenitor.rs"),
-        &format!("{}\n{}", operations.code, types.code),
-    )?;
-    write_if_changed(&out_dir.join("extensions.rs"), &extensions)?;
-    extensions_timer.lap("write");
-    println!(
-        "generation: {:.2} s ({}; operations: {}; types: {}; {})",
-        started.elapsed().as_secs_f64(),
-        timer.report(),
-        operations.timer.report(),
-        types.timer.report(),
-        extensions_timer.report(),
-    );
-    Ok(())
-}
-
-fn progenitor_tokens(
-    spec: &openapiv3::OpenAPI,
-    json_schema: bool,
-) -> Result<proc_macro2::TokenStream, String> {
     let mut settings = progenitor::GenerationSettings::default();
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_inner_type(quote::quote!(crate::transport::ClientState))
         .with_hooks(progenitor::HooksMode::Expected);
-    if json_schema {
+    if std::env::var_os("CARGO_FEATURE_JSON_SCHEMA").is_some() {
         settings.with_derive("schemars::JsonSchema");
     }
-    progenitor::Generator::new(&settings)
-        .generate_tokens(spec)
-        .map_err(|e| format!("progenitor: {e}"))
-}
-
-fn parse(tokens: proc_macro2::TokenStream) -> Result<syn::File, String> {
-    syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))
-}
-
-/// The client, its methods and `mod builder` (one builder per operation), formatted.
-struct OperationsHalf {
-    code: String,
-    builders: BTreeMap<String, extensions::BuilderInfo>,
-    timer: PhaseTimer,
-}
-
-/// What the types half needs from progenitor's output, in plain data that can cross threads.
-struct TypesInput {
-    /// progenitor's `mod types` (unused struct builders dropped), as text.
-    code: String,
-    /// The struct builders that operation builders use.
-    struct_builders: BTreeSet<String>,
-    /// Every identifier in the operations' output types: where the response types start.
-    output_names: Vec<String>,
-}
-
-fn operations_half(
-    spec: &openapiv3::OpenAPI,
-    json_schema: bool,
-    to_types: Sender<TypesInput>,
-) -> Result<OperationsHalf, String> {
-    let mut timer = PhaseTimer::start();
-    let tokens = progenitor_tokens(spec, json_schema)?;
+    let tokens = progenitor::Generator::new(&settings)
+        .generate_tokens(&spec)
+        .map_err(|e| format!("progenitor: {e}"))?;
     timer.lap("progenitor");
-    let (types, tokens) = post_process::split_types_module(tokens);
-    let (tokens, operation_builders) = post_process::route_json_decoding(tokens);
-    // Unused struct builders are dropped first: less text to write and read again.
-    let types =
-        post_process::drop_unused_struct_builders(types, &operation_builders.struct_builders);
-    // If this half fails before sending, the types half's `recv` fails and it stops.
-    let _ = to_types.send(TypesInput {
-        code: types.to_string(),
-        struct_builders: operation_builders.struct_builders,
-        output_names: operation_builders.output_names,
-    });
-    timer.lap("hand over");
-    let mut file = parse(tokens)?;
+
+    let mut struct_builders = BTreeSet::new();
+    let tokens = passes::route_json_decoding(tokens, &mut struct_builders);
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     timer.lap("parse");
-    post_process::expose_builder_clients(&mut file);
-    let builders = extensions::collect_builders(&file);
-    timer.lap("post-process");
+    passes::drop_unused_struct_builders(&mut file, &struct_builders);
+    passes::expose_builder_clients(&mut file);
+    passes::open_enums(&mut file, &leniency.open_enums)?;
+    passes::null_lists_as_empty(&mut file, &leniency.null_lists)?;
+    let extensions = extensions::render_extensions(
+        &document,
+        &extensions::collect_builders(&file),
+        &extensions::collect_type_structs(&file),
+    )?;
+    timer.lap("passes");
     let code = prettyplease::unparse(&file);
     timer.lap("format");
-    Ok(OperationsHalf {
-        code,
-        builders,
-        timer,
-    })
+    write_if_changed(&out_dir.join("progenitor.rs"), &code)?;
+    write_if_changed(&out_dir.join("extensions.rs"), &extensions)?;
+    // Kept in `target/*/build/meraki-api-*/output`, where cargo keeps it without showing it.
+    println!("generation: {}", timer.report());
+    Ok(())
 }
 
-/// `mod types`, post-processed and formatted, with what the extensions need to know of it.
-struct TypesHalf {
-    code: String,
-    structs: BTreeMap<String, extensions::PageFields>,
-    aliases: BTreeMap<String, String>,
-    timer: PhaseTimer,
-}
-
-fn types_half(from_operations: Receiver<TypesInput>) -> Result<TypesHalf, String> {
-    let mut timer = PhaseTimer::start();
-    let TypesInput {
-        code,
-        struct_builders,
-        output_names,
-    } = from_operations
-        .recv()
-        .map_err(|_| "the operations half stopped before handing over the types".to_owned())?;
-    timer.lap("wait");
-    let tokens: proc_macro2::TokenStream = code
-        .parse()
-        .map_err(|e| format!("generated types do not lex: {e}"))?;
-    drop(code);
-    timer.lap("lex");
-    let (tokens, merged) = shared_types::alias_repeated_types(tokens, &output_names);
-    timer.lap("shared types");
-    let mut file = parse(tokens)?;
-    timer.lap("parse");
-    post_process::drop_unused_builder_fns(&mut file, &struct_builders);
-    post_process::null_arrays_as_empty(&mut file);
-    post_process::open_response_enums(&mut file, &merged.responses);
-    timer.lap("post-process");
-    let structs = extensions::collect_type_structs(&file);
-    let code = prettyplease::unparse(&file);
-    timer.lap("format");
-    Ok(TypesHalf {
-        code,
-        structs,
-        aliases: merged.aliases,
-        timer,
-    })
-}
-
-/// Phase timings, printed to the build script's output (`target/*/build/meraki-api-*/output`),
-/// where cargo keeps them without showing them.
-struct PhaseTimer {
+/// Phase timings for the build script's output.
+struct Timer {
     last: Instant,
-    phases: Vec<(&'static str, std::time::Duration)>,
+    phases: Vec<(&'static str, f64)>,
 }
 
-impl PhaseTimer {
+impl Timer {
     fn start() -> Self {
         Self {
             last: Instant::now(),
@@ -232,18 +106,57 @@ impl PhaseTimer {
 
     fn lap(&mut self, phase: &'static str) {
         let now = Instant::now();
-        self.phases.push((phase, now - self.last));
+        self.phases.push((phase, (now - self.last).as_secs_f64()));
         self.last = now;
     }
 
     fn report(&self) -> String {
+        let total: f64 = self.phases.iter().map(|(_, s)| s).sum();
         let phases: Vec<String> = self
             .phases
             .iter()
-            .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
+            .map(|(name, s)| format!("{name} {s:.2} s"))
             .collect();
-        phases.join(", ")
+        format!("{total:.2} s ({})", phases.join(", "))
     }
+}
+
+/// Keeps the `components/schemas` that the remaining operations reach through `$ref`s, so an
+/// area compiles only its own types.
+fn keep_reachable_schemas(document: &mut Value) {
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    out.push(name.to_owned());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut queue = Vec::new();
+    refs(&document["paths"], &mut queue);
+    let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut reached = BTreeSet::new();
+    while let Some(name) = queue.pop() {
+        if reached.insert(name.clone()) {
+            if let Some(schema) = schemas.get(&name) {
+                refs(schema, &mut queue);
+            }
+        }
+    }
+    schemas.retain(|name, _| reached.contains(name));
 }
 
 /// Keeps the operations of the API areas (first tag) whose cargo feature is on: `organizations`,

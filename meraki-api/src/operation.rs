@@ -258,7 +258,7 @@ mod tests {
             Some("organization_id")
         );
         assert_eq!(
-            split_parameter("conversion to `GetOrganizationLicensesState` for state failed")
+            split_parameter("conversion to `GetLicensesState` for state failed")
                 .0
                 .as_deref(),
             Some("state")

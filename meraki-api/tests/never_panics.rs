@@ -2,9 +2,7 @@
 //! generated response types see arbitrary input and must return, never panic.
 
 use meraki_api::link::{find_rel, parse_link_header};
-use meraki_api::types::{
-    GetOrganizationDevicesCellularDataProfilesResponse, GetOrganizationLicensesResponseItem,
-};
+use meraki_api::types::{CellularDataProfiles, License};
 use proptest::prelude::*;
 
 /// Strings built from the characters that matter to a Link header, and some that do not.
@@ -88,15 +86,15 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_decode_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        let _ = serde_json::from_slice::<Vec<GetOrganizationLicensesResponseItem>>(&bytes);
-        let _ = serde_json::from_slice::<GetOrganizationDevicesCellularDataProfilesResponse>(&bytes);
+        let _ = serde_json::from_slice::<Vec<License>>(&bytes);
+        let _ = serde_json::from_slice::<CellularDataProfiles>(&bytes);
     }
 
     #[test]
     fn arbitrary_json_decodes_or_fails_cleanly(value in json_value()) {
         let text = value.to_string();
-        let _ = serde_json::from_str::<Vec<GetOrganizationLicensesResponseItem>>(&text);
-        if let Ok(body) = serde_json::from_str::<GetOrganizationDevicesCellularDataProfilesResponse>(&text) {
+        let _ = serde_json::from_str::<Vec<License>>(&text);
+        if let Ok(body) = serde_json::from_str::<CellularDataProfiles>(&text) {
             // What decodes serializes again.
             prop_assert!(serde_json::to_string(&body).is_ok());
         }

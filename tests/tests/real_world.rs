@@ -4,10 +4,8 @@
 use meraki_api::prelude::*;
 use meraki_api::test_util::{ReplayServer, FIXTURE_API_KEY};
 use meraki_api::types::{
-    GetOrganizationDevicesCellularDataProfilesResponseItemsItemRulesItemActionsItemType as ActionType,
-    GetOrganizationDevicesCellularDataProfilesResponseItemsItemRulesItemCapTermResets as Resets,
-    GetOrganizationDevicesCellularDataProfilesResponseItemsItemRulesItemSlot as Slot,
-    GetOrganizationLicensesResponseItemState as LicenseState,
+    CellularDataProfileRuleActionType as ActionType, CellularDataProfileRuleSlot as Slot,
+    DataProfileRuleCapTermResets as Resets, LicenseState,
 };
 use meraki_api::Error;
 use meraki_api_tests::{fixtures, fixtures_dir, ORG};

@@ -81,7 +81,12 @@ impl Report {
 /// Loads a merged document, or merges a folder of operation documents.
 pub fn load(path: &Path) -> Result<Value, String> {
     if path.is_dir() {
-        return crate::generate::generate(&[path.to_owned()], None).map(|g| g.merged.document);
+        return crate::generate::generate(
+            &[path.to_owned()],
+            None,
+            Some(&crate::workspace_root().join(crate::schemas::NAMES_FILE)),
+        )
+        .map(|g| g.merged.document);
     }
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

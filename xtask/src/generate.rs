@@ -23,6 +23,8 @@ pub struct Options {
     pub check: bool,
     /// The batchable-actions list (default: `openapi/batchable-actions.json`, if present).
     pub batchable: Option<PathBuf>,
+    /// The type names file (default: `openapi/type-names.txt`).
+    pub names: Option<PathBuf>,
 }
 
 /// `cargo xtask generate`'s command line.
@@ -40,6 +42,9 @@ pub struct GenerateArgs {
     /// The batchable-actions list (default: openapi/batchable-actions.json, if present).
     #[arg(long, value_name = "FILE")]
     batchable: Option<PathBuf>,
+    /// Type renames, one `RuleName = ChosenName` per line (default: openapi/type-names.txt).
+    #[arg(long, value_name = "FILE")]
+    names: Option<PathBuf>,
 }
 
 impl From<GenerateArgs> for Options {
@@ -60,6 +65,10 @@ impl From<GenerateArgs> for Options {
                 .unwrap_or_else(|| root.join("openapi/openapi.yaml")),
             check: args.check,
             batchable,
+            names: Some(
+                args.names
+                    .unwrap_or_else(|| root.join(crate::schemas::NAMES_FILE)),
+            ),
         }
     }
 }
@@ -76,13 +85,24 @@ pub struct Generated {
     pub batchable: usize,
     /// Entries of the batchable list that name no merged operation, one line each.
     pub unmatched_batchable: Vec<String>,
+    /// What moving schemas into `components/schemas` did.
+    pub shared: crate::schemas::Report,
     /// How long each phase took, for the summary.
     pub timings: String,
 }
 
 /// Reads, merges and normalizes every `*.json` document under `dirs`.
 /// With `batchable`, marks the operations that file lists (see `batchable`).
-pub fn generate(dirs: &[PathBuf], batchable: Option<&Path>) -> Result<Generated, String> {
+/// With `names`, types are renamed as that file says (see `schemas`).
+pub fn generate(
+    dirs: &[PathBuf],
+    batchable: Option<&Path>,
+    names: Option<&Path>,
+) -> Result<Generated, String> {
+    let renames = match names {
+        Some(path) => crate::schemas::Renames::load(path)?,
+        None => crate::schemas::Renames::default(),
+    };
     let mut files = Vec::new();
     for dir in dirs {
         let entries = std::fs::read_dir(dir)
@@ -115,6 +135,7 @@ pub fn generate(dirs: &[PathBuf], batchable: Option<&Path>) -> Result<Generated,
         None => Vec::new(),
     };
     let unmatched_batchable = crate::batchable::annotate(&mut merged.document, &batchable_list);
+    let shared = crate::schemas::share_schemas(&mut merged.document, &renames)?;
     let merging = started.elapsed() - read;
     let body = crate::yaml::to_yaml(&merged.document);
     let timings = format!(
@@ -129,12 +150,20 @@ pub fn generate(dirs: &[PathBuf], batchable: Option<&Path>) -> Result<Generated,
         reshaped,
         batchable: batchable_list.len() - unmatched_batchable.len(),
         unmatched_batchable,
+        shared,
         timings,
     })
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
-    let generated = generate(&options.specs, options.batchable.as_deref())?;
+    let generated = generate(
+        &options.specs,
+        options.batchable.as_deref(),
+        options.names.as_deref(),
+    )?;
+    if !generated.shared.unused_renames.is_empty() {
+        return Err(generated.shared.unused_renames.join("\n"));
+    }
     for line in &generated.merged.superseded {
         println!("superseded: {line}");
     }
@@ -160,13 +189,16 @@ pub fn run(options: &Options) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", options.out.display()))?;
     }
     println!(
-        "read {} documents, wrote {} operations, API version {} (normalized: {}; reshaped for progenitor: {}; batchable: {})",
+        "read {} documents, wrote {} operations, API version {} (normalized: {}; reshaped for progenitor: {}; batchable: {}; types: {} shared by {} uses, {} renamed by the names file)",
         generated.documents,
         generated.merged.operations,
         generated.merged.version,
         generated.normalized,
         generated.reshaped.len(),
-        generated.batchable
+        generated.batchable,
+        generated.shared.types,
+        generated.shared.uses,
+        generated.shared.renamed,
     );
     println!("took: {}", generated.timings);
     println!(
@@ -253,13 +285,17 @@ mod tests {
         workspace_root().join(crate::batchable::FILE)
     }
 
+    fn names_file() -> PathBuf {
+        workspace_root().join(crate::schemas::NAMES_FILE)
+    }
+
     fn seeds() -> PathBuf {
         workspace_root().join("openapi/specs")
     }
 
     #[test]
     fn committed_specs_merge_deterministically_and_newest_wins() {
-        let once = generate(&[seeds()], Some(&batchable_file())).unwrap();
+        let once = generate(&[seeds()], Some(&batchable_file()), Some(&names_file())).unwrap();
         assert_eq!(once.merged.operations, 668);
         assert_eq!(once.merged.version.to_string(), "1.70.0");
         assert!(once.yaml.contains("name: profileIds[]"));
@@ -280,7 +316,7 @@ mod tests {
         // folders given in either order: the newer wins and the output does not change.
         let older = workspace_root().join("xtask/testdata/v1.42.0");
         for dirs in [[older.clone(), seeds()], [seeds(), older.clone()]] {
-            let merged = generate(&dirs, Some(&batchable_file())).unwrap();
+            let merged = generate(&dirs, Some(&batchable_file()), Some(&names_file())).unwrap();
             assert_eq!(merged.yaml, once.yaml);
             assert_eq!(merged.merged.superseded.len(), 1);
             assert!(
@@ -302,6 +338,7 @@ mod tests {
             out: out.clone(),
             check: false,
             batchable: None,
+            names: None,
         };
         let err = run(&options).unwrap_err();
         assert!(
@@ -321,6 +358,7 @@ mod tests {
             out: out.clone(),
             check: false,
             batchable: Some(batchable_file()),
+            names: None,
         };
         run(&options).unwrap();
         let check = Options {

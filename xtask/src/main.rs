@@ -8,6 +8,7 @@ mod merge;
 mod normalize;
 mod operation_doc;
 mod progenitor_fit;
+mod schemas;
 mod version;
 mod yaml;
 

@@ -43,6 +43,8 @@ pub const NULLABLE: &str = "optional response fields made nullable";
 pub const OPEN_INT_ENUMS: &str = "response integer enums opened";
 pub const LOOSE_DATES: &str = "response date formats relaxed to strings";
 pub const DEDENTED: &str = "descriptions dedented";
+pub const OPEN_STRING_ENUMS: &str = "response string enums marked open (x-open-enum)";
+pub const NULL_AS_EMPTY: &str = "optional response lists marked null-as-empty (x-null-as-empty)";
 
 /// Applies every convention to each operation of `document.paths`.
 pub fn normalize(document: &mut Value) -> Report {
@@ -161,8 +163,9 @@ fn normalize_parameters(operation: &mut Map<String, Value>, report: &mut Report)
 
 /// The API is looser than its specs: fields documented as strings come back `null`, integer
 /// enums gain values before the spec does, dates come back as `""`. Response schemas are
-/// relaxed so one such value cannot fail a whole page. (String enums are opened by the build
-/// script, which keeps their typed variants.)
+/// relaxed so one such value cannot fail a whole page. String enums are marked `x-open-enum`
+/// and optional lists `x-null-as-empty`: the build script gives those types a catch-all variant
+/// and reads `null` as an empty list, keeping their types.
 fn normalize_responses(operation: &mut Map<String, Value>, report: &mut Report) {
     let Some(responses) = operation
         .get_mut("responses")
@@ -192,6 +195,14 @@ fn relax_schema(schema: &mut Value, report: &mut Report) {
         report.add(OPEN_INT_ENUMS);
     }
     if schema.get("type").and_then(Value::as_str) == Some("string")
+        && schema.contains_key("enum")
+        && schema
+            .insert("x-open-enum".into(), Value::Bool(true))
+            .is_none()
+    {
+        report.add(OPEN_STRING_ENUMS);
+    }
+    if schema.get("type").and_then(Value::as_str) == Some("string")
         && matches!(
             schema.get("format").and_then(Value::as_str),
             Some("date-time" | "date")
@@ -209,9 +220,19 @@ fn relax_schema(schema: &mut Value, report: &mut Report) {
         .collect();
     if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
         for (name, property) in properties.iter_mut() {
-            // Arrays stay non-nullable: the build script decodes a `null` array as empty,
-            // which is kinder to callers than `Option<Vec<_>>`.
+            // Lists stay non-nullable: a `null` list decodes as empty, which is kinder to
+            // callers than `Option<Vec<_>>`.
             let is_array = property.get("type").and_then(Value::as_str) == Some("array");
+            if !required.contains(name) && is_array {
+                if let Some(property) = property.as_object_mut() {
+                    if property
+                        .insert("x-null-as-empty".into(), Value::Bool(true))
+                        .is_none()
+                    {
+                        report.add(NULL_AS_EMPTY);
+                    }
+                }
+            }
             if !required.contains(name) && !is_array {
                 if let Some(property) = property.as_object_mut() {
                     if property.get("nullable") != Some(&Value::Bool(true)) {

@@ -1,0 +1,340 @@
+//! What progenitor cannot be told in its settings, as small passes over its output. Each one is
+//! tested on its own (`tests/build_script.rs`). None of them decides what the types are: that
+//! is in `openapi.yaml`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Group, TokenStream, TokenTree};
+use serde_json::Value;
+
+/// Operations decode JSON bodies with the hand-written `decode::response_value` instead of
+/// progenitor's `ResponseValue::from_response` (why: the `decode` module's docs). On tokens,
+/// before parsing: progenitor calls it only in operation code. On the way, collects every `X`
+/// in `types::builder::X`: the struct builders that operations use.
+pub(crate) fn route_json_decoding(
+    tokens: TokenStream,
+    struct_builders: &mut BTreeSet<String>,
+) -> TokenStream {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            TokenTree::Group(group) => {
+                let inner = route_json_decoding(group.stream(), struct_builders);
+                let mut routed = Group::new(group.delimiter(), inner);
+                routed.set_span(group.span());
+                out.push(TokenTree::Group(routed));
+            }
+            TokenTree::Ident(ident)
+                if ident == "ResponseValue"
+                    && path_continues(&tokens[i + 1..], "from_response") =>
+            {
+                out.extend(quote::quote!(crate::decode::response_value));
+                i += 4;
+                continue;
+            }
+            TokenTree::Ident(ident)
+                if ident == "types" && path_continues(&tokens[i + 1..], "builder") =>
+            {
+                if let Some(TokenTree::Ident(name)) = tokens.get(i + 6) {
+                    struct_builders.insert(name.to_string());
+                }
+                out.push(tokens[i].clone());
+            }
+            token => out.push(token.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// Whether `rest` starts with `:: name`.
+fn path_continues(rest: &[TokenTree], name: &str) -> bool {
+    matches!(rest, [TokenTree::Punct(a), TokenTree::Punct(b), TokenTree::Ident(n), ..]
+        if a.as_char() == ':' && b.as_char() == ':' && n == name)
+}
+
+/// typify writes a builder for every struct (`types::builder::*`, with `X::builder()`), as much
+/// code as the types themselves. Operations use only their request bodies' (`keep`:
+/// [`route_json_decoding`]'s `struct_builders`); the rest go. Response types are still built
+/// with struct literals (`Default` where all fields are optional).
+pub(crate) fn drop_unused_struct_builders(file: &mut syn::File, keep: &BTreeSet<String>) {
+    let Some(types) = module_items_mut(&mut file.items, "types") else {
+        return;
+    };
+    types.retain(|item| {
+        let syn::Item::Impl(imp) = item else {
+            return true;
+        };
+        let only_builder_fn = imp.trait_.is_none()
+            && imp.items.len() == 1
+            && matches!(&imp.items[0], syn::ImplItem::Fn(f) if f.sig.ident == "builder");
+        !only_builder_fn || last_ident(&imp.self_ty).is_some_and(|n| keep.contains(&n))
+    });
+    if let Some(builders) = module_items_mut(types, "builder") {
+        builders.retain(|item| {
+            let name = match item {
+                syn::Item::Struct(s) => Some(s.ident.to_string()),
+                syn::Item::Impl(imp) => last_ident(&imp.self_ty),
+                _ => None,
+            };
+            name.is_none_or(|n| keep.contains(&n))
+        });
+    }
+}
+
+/// Operation builders keep their `&Client` private; the hand-written layers (pagination checks
+/// `Link` targets against the client's trusted hosts, batches swap in a dry-run client) need it.
+pub(crate) fn expose_builder_clients(file: &mut syn::File) {
+    let operation_builders = module_items_mut(&mut file.items, "builder");
+    for item in operation_builders.into_iter().flatten() {
+        let syn::Item::Struct(s) = item else { continue };
+        for field in s.fields.iter_mut() {
+            if field.ident.as_ref().is_some_and(|i| i == "client") {
+                field.vis = syn::parse_quote!(pub(crate));
+            }
+        }
+    }
+}
+
+/// The leniency `openapi.yaml` decides (`cargo xtask generate` marks it): which enums are open
+/// and which lists read `null` as empty, by type name.
+#[derive(Default, Debug)]
+pub(crate) struct Leniency {
+    /// Schemas marked `x-open-enum`.
+    pub(crate) open_enums: BTreeSet<String>,
+    /// `type -> wire names` of the properties marked `x-null-as-empty`.
+    pub(crate) null_lists: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Leniency {
+    /// From `components/schemas` (component names are the generated type names).
+    pub(crate) fn of(document: &Value) -> Self {
+        let mut leniency = Self::default();
+        let schemas = document
+            .pointer("/components/schemas")
+            .and_then(Value::as_object);
+        for (name, schema) in schemas.into_iter().flatten() {
+            if schema.get("x-open-enum") == Some(&Value::Bool(true)) {
+                leniency.open_enums.insert(name.clone());
+            }
+            let properties = schema.get("properties").and_then(Value::as_object);
+            for (field, property) in properties.into_iter().flatten() {
+                if property.get("x-null-as-empty") == Some(&Value::Bool(true)) {
+                    leniency
+                        .null_lists
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(field.clone());
+                }
+            }
+        }
+        leniency
+    }
+}
+
+/// Open enums get a catch-all: the API adds values before its specs list them, and one unknown
+/// value must not fail a whole page. Each enum named in `open` gains `Unknown(String)`
+/// (deserialized from any other string, serialized back as sent) and a `FromStr`/`Display` that
+/// round-trip it. An `open` name that is not a generated enum of unit variants is an error.
+pub(crate) fn open_enums(file: &mut syn::File, open: &BTreeSet<String>) -> Result<(), String> {
+    let Some(types) = module_items_mut(&mut file.items, "types") else {
+        return Ok(());
+    };
+    let mut opened = Vec::new();
+    for item in types.iter_mut() {
+        let syn::Item::Enum(e) = item else { continue };
+        if !open.contains(&e.ident.to_string()) {
+            continue;
+        }
+        if !e.variants.iter().all(|v| v.fields.is_empty()) {
+            return Err(format!(
+                "`{}` is marked x-open-enum but is not a plain enum",
+                e.ident
+            ));
+        }
+        let wire: Vec<(syn::Ident, String)> = e
+            .variants
+            .iter()
+            .map(|v| {
+                let name = serde_rename(&v.attrs).unwrap_or_else(|| v.ident.to_string());
+                (v.ident.clone(), name)
+            })
+            .collect();
+        for attr in &mut e.attrs {
+            if !attr.path().is_ident("derive") {
+                continue;
+            }
+            let Ok(list) = attr.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            ) else {
+                continue;
+            };
+            // `Copy` cannot hold a `String`; `Deserialize` is written below, without the
+            // buffering serde's derive needs for an untagged variant.
+            let kept = list.iter().filter(|p| {
+                !p.is_ident("Copy") && p.segments.last().is_none_or(|s| s.ident != "Deserialize")
+            });
+            *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+        }
+        e.variants.push(syn::parse_quote! {
+            /// A value this version of the spec does not list, kept as the API sent it.
+            #[serde(untagged)]
+            Unknown(::std::string::String)
+        });
+        opened.push((e.ident.clone(), wire));
+    }
+    let names: BTreeSet<String> = opened.iter().map(|(name, _)| name.to_string()).collect();
+    if let Some(missing) = open.difference(&names).next() {
+        return Err(format!(
+            "`{missing}` is marked x-open-enum but progenitor generated no such enum"
+        ));
+    }
+    // progenitor's own `Display` and `FromStr` know only the listed values.
+    types.retain(|item| {
+        let syn::Item::Impl(imp) = item else {
+            return true;
+        };
+        let Some((trait_path, _)) = &imp.trait_ else {
+            return true;
+        };
+        let replaced = trait_path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Display" || s.ident == "FromStr");
+        !(replaced && last_ident(&imp.self_ty).is_some_and(|n| names.contains(&n)))
+    });
+    for (name, wire) in opened {
+        let (idents, strings): (Vec<syn::Ident>, Vec<String>) = wire.into_iter().unzip();
+        types.push(syn::parse_quote! {
+            impl ::std::fmt::Display for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(match self {
+                        #(Self::#idents => #strings,)*
+                        Self::Unknown(value) => value,
+                    })
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl ::std::str::FromStr for #name {
+                type Err = self::error::ConversionError;
+                fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+                    Ok(Self::from_wire(value))
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    struct WireString;
+                    impl ::serde::de::Visitor<'_> for WireString {
+                        type Value = #name;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str("a string")
+                        }
+                        fn visit_str<E: ::serde::de::Error>(self, value: &str) -> ::std::result::Result<#name, E> {
+                            Ok(#name::from_wire(value))
+                        }
+                    }
+                    deserializer.deserialize_str(WireString)
+                }
+            }
+        });
+        types.push(syn::parse_quote! {
+            impl #name {
+                /// The variant for a value as the API sends it; unlisted values are kept.
+                pub fn from_wire(value: &str) -> Self {
+                    match value {
+                        #(#strings => Self::#idents,)*
+                        other => Self::Unknown(other.to_owned()),
+                    }
+                }
+
+                /// Whether this is a value the spec did not list.
+                pub fn is_unknown(&self) -> bool {
+                    matches!(self, Self::Unknown(_))
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Optional lists are `Vec<T>` with `#[serde(default)]`; the API also sends `null` for them.
+/// The fields named in `lists` (`type -> wire names`) read `null` as an empty list. A name that
+/// matches no generated field is an error.
+pub(crate) fn null_lists_as_empty(
+    file: &mut syn::File,
+    lists: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<(), String> {
+    let mut done = 0;
+    for item in module_items_mut(&mut file.items, "types")
+        .into_iter()
+        .flatten()
+    {
+        let syn::Item::Struct(s) = item else { continue };
+        let Some(fields) = lists.get(&s.ident.to_string()) else {
+            continue;
+        };
+        for field in s.fields.iter_mut() {
+            let wire = serde_rename(&field.attrs)
+                .or_else(|| field.ident.as_ref().map(|i| i.to_string()))
+                .unwrap_or_default();
+            if fields.contains(&wire) && last_ident(&field.ty).as_deref() == Some("Vec") {
+                field.attrs.push(
+                    syn::parse_quote!(#[serde(deserialize_with = "crate::lenient::null_as_empty")]),
+                );
+                done += 1;
+            }
+        }
+    }
+    let expected: usize = lists.values().map(BTreeSet::len).sum();
+    if done != expected {
+        return Err(format!(
+            "{expected} fields are marked x-null-as-empty, but {done} generated `Vec` fields match them"
+        ));
+    }
+    Ok(())
+}
+
+/// The `rename` of a `#[serde(rename = "...")]` attribute.
+fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+    let mut rename = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                rename = Some(meta.value()?.parse::<syn::LitStr>()?.value());
+            } else if meta.input.peek(syn::Token![=]) {
+                let _ = meta.value()?.parse::<syn::Expr>()?;
+            }
+            Ok(())
+        });
+    }
+    rename
+}
+
+pub(crate) fn last_ident(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn module_items<'a>(items: &'a [syn::Item], name: &str) -> Option<&'a [syn::Item]> {
+    items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|(_, items)| &items[..]),
+        _ => None,
+    })
+}
+
+pub(crate) fn module_items_mut<'a>(
+    items: &'a mut [syn::Item],
+    name: &str,
+) -> Option<&'a mut Vec<syn::Item>> {
+    items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    })
+}
