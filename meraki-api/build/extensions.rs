@@ -145,6 +145,8 @@ struct SpecOperation {
     /// `(operation name, resource template)` under which action batches carry it
     /// (`x-batch-action`).
     batch_action: Option<(String, String)>,
+    /// Whether a success response is JSON with a schema (the output decodes with serde).
+    json_output: bool,
 }
 
 fn spec_operations(document: &Value) -> Vec<SpecOperation> {
@@ -181,12 +183,20 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
                     action.get("resource")?.as_str()?.to_owned(),
                 ))
             });
+            let json_output = op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(status, _)| status.starts_with('2'))
+                .any(|(_, r)| r.pointer("/content/application~1json/schema").is_some());
             operations.push(SpecOperation {
                 operation_id: operation_id.to_owned(),
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),
                 bounds,
                 batch_action,
+                json_output,
             });
         }
     }
@@ -239,6 +249,8 @@ pub(crate) fn render_extensions(
     out.push_str("];\n\n");
 
     let mut page_bodies = BTreeMap::new();
+    // For `test_util::decode_as_output`: each JSON operation's output, decoded and encoded back.
+    let mut round_trips = String::new();
     for (index, op) in operations.iter().enumerate() {
         let snake = op.operation_id.to_snake_case();
         let Some((builder, info)) = by_snake.get(snake.as_str()) else {
@@ -249,6 +261,14 @@ pub(crate) fn render_extensions(
         };
         let output = info.output.to_token_stream();
         let error_body = info.error_body.to_token_stream();
+        if op.json_output {
+            writeln!(
+                round_trips,
+                "        {:?} => round_trip::<{output}>(body),",
+                op.operation_id
+            )
+            .expect("writing to a String");
+        }
         writeln!(
             out,
             "impl<'a> crate::operation::Operation<'a> for builder::{builder}<'a> {{
@@ -310,6 +330,21 @@ pub(crate) fn render_extensions(
         )
         .expect("writing to a String");
     }
+
+    writeln!(
+        out,
+        "#[cfg(feature = \"test-util\")]
+pub(crate) fn output_round_trip(operation_id: &str, body: &[u8]) -> ::std::option::Option<::std::result::Result<::serde_json::Value, ::std::string::String>> {{
+    fn round_trip<T: ::serde::de::DeserializeOwned + ::serde::Serialize>(body: &[u8]) -> ::std::result::Result<::serde_json::Value, ::std::string::String> {{
+        let value: T = crate::decode::decode_body(body).map_err(|e| e.to_string())?;
+        ::serde_json::to_value(&value).map_err(|e| e.to_string())
+    }}
+    Some(match operation_id {{
+{round_trips}        _ => return None,
+    }})
+}}"
+    )
+    .expect("writing to a String");
 
     for (body, (items, has_meta)) in page_bodies {
         let Some(items) = items else {

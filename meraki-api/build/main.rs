@@ -68,10 +68,10 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
 
     let mut struct_builders = BTreeSet::new();
     let tokens = passes::route_json_decoding(tokens, &mut struct_builders);
+    let tokens = passes::drop_unused_struct_builders(tokens, &struct_builders);
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     timer.lap("parse");
-    passes::drop_unused_struct_builders(&mut file, &struct_builders);
     passes::expose_builder_clients(&mut file);
     passes::open_enums(&mut file, &leniency.open_enums)?;
     passes::null_lists_as_empty(&mut file, &leniency.null_lists)?;

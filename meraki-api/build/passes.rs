@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use proc_macro2::{Group, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use serde_json::Value;
 
 /// Operations decode JSON bodies with the hand-written `decode::response_value` instead of
@@ -58,30 +58,90 @@ fn path_continues(rest: &[TokenTree], name: &str) -> bool {
 /// typify writes a builder for every struct (`types::builder::*`, with `X::builder()`), as much
 /// code as the types themselves. Operations use only their request bodies' (`keep`:
 /// [`route_json_decoding`]'s `struct_builders`); the rest go. Response types are still built
-/// with struct literals (`Default` where all fields are optional).
-pub(crate) fn drop_unused_struct_builders(file: &mut syn::File, keep: &BTreeSet<String>) {
-    let Some(types) = module_items_mut(&mut file.items, "types") else {
-        return;
-    };
-    types.retain(|item| {
-        let syn::Item::Impl(imp) = item else {
-            return true;
-        };
-        let only_builder_fn = imp.trait_.is_none()
-            && imp.items.len() == 1
-            && matches!(&imp.items[0], syn::ImplItem::Fn(f) if f.sig.ident == "builder");
-        !only_builder_fn || last_ident(&imp.self_ty).is_some_and(|n| keep.contains(&n))
-    });
-    if let Some(builders) = module_items_mut(types, "builder") {
-        builders.retain(|item| {
-            let name = match item {
-                syn::Item::Struct(s) => Some(s.ident.to_string()),
-                syn::Item::Impl(imp) => last_ident(&imp.self_ty),
-                _ => None,
-            };
-            name.is_none_or(|n| keep.contains(&n))
+/// with struct literals (`Default` where all fields are optional). On tokens, before parsing:
+/// parsing the unused builders would be a third of the build script's time.
+pub(crate) fn drop_unused_struct_builders(
+    tokens: TokenStream,
+    keep: &BTreeSet<String>,
+) -> TokenStream {
+    map_module(tokens, "types", &mut |types| {
+        let types = map_module(types, "builder", &mut |builders| {
+            retain_items(builders, |name, _| keep.contains(name))
         });
+        retain_items(types, |name, body| {
+            let is_builder_fn = body.is_some_and(|b| b.to_string().contains("fn builder ()"));
+            !is_builder_fn || keep.contains(name)
+        })
+    })
+}
+
+/// `tokens` with the body of its top-level `mod name { ... }` replaced by `f(body)`.
+fn map_module(
+    tokens: TokenStream,
+    name: &str,
+    f: &mut dyn FnMut(TokenStream) -> TokenStream,
+) -> TokenStream {
+    let mut out: Vec<TokenTree> = Vec::new();
+    for token in tokens {
+        let is_module = matches!(&token, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
+            && matches!(out.as_slice(), [.., TokenTree::Ident(m), TokenTree::Ident(n)] if m == "mod" && n == name);
+        match token {
+            TokenTree::Group(group) if is_module => {
+                let mut body = Group::new(Delimiter::Brace, f(group.stream()));
+                body.set_span(group.span());
+                out.push(TokenTree::Group(body));
+            }
+            other => out.push(other),
+        }
     }
+    out.into_iter().collect()
+}
+
+/// The items of a module body for which `keep(name, body)` holds. An item ends with its
+/// `{ ... }` body or a `;`; its name is what it defines (`struct X`) or implements (the last
+/// identifier before an impl's body: `impl From<super::X> for X`).
+fn retain_items(
+    tokens: TokenStream,
+    mut keep: impl FnMut(&str, Option<&Group>) -> bool,
+) -> TokenStream {
+    let mut out: Vec<TokenTree> = Vec::new();
+    let mut item: Vec<TokenTree> = Vec::new();
+    for token in tokens {
+        let ends_item = match &token {
+            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
+            TokenTree::Punct(p) => p.as_char() == ';',
+            _ => false,
+        };
+        item.push(token);
+        if !ends_item {
+            continue;
+        }
+        let body = match item.last() {
+            Some(TokenTree::Group(g)) => Some(g),
+            _ => None,
+        };
+        let defined = item.windows(2).find_map(|w| match w {
+            [TokenTree::Ident(k), TokenTree::Ident(n)]
+                if k == "struct" || k == "enum" || k == "type" =>
+            {
+                Some(n.to_string())
+            }
+            _ => None,
+        });
+        let name = defined.or_else(|| {
+            item.iter().rev().skip(1).find_map(|t| match t {
+                TokenTree::Ident(n) => Some(n.to_string()),
+                _ => None,
+            })
+        });
+        if name.is_none_or(|name| keep(&name, body)) {
+            out.append(&mut item);
+        } else {
+            item.clear();
+        }
+    }
+    out.extend(item);
+    out.into_iter().collect()
 }
 
 /// Operation builders keep their `&Client` private; the hand-written layers (pagination checks

@@ -13,7 +13,10 @@ fn struct_builders_are_kept_only_for_types_that_operation_builders_name() {
     let tokens: proc_macro2::TokenStream = r#"
         pub mod types {
             pub struct CreateBody { pub name: Option<String> }
+            impl CreateBody { pub fn builder() -> builder::CreateBody { Default::default() } }
             pub struct Response { pub name: Option<String> }
+            impl Response { pub fn builder() -> builder::Response { Default::default() } }
+            impl From<&Response> for Response { fn from(value: &Response) -> Self { value.clone() } }
             pub mod builder {
                 #[derive(Clone, Debug)]
                 pub struct CreateBody { name: Result<Option<String>, String> }
@@ -49,8 +52,8 @@ fn struct_builders_are_kept_only_for_types_that_operation_builders_name() {
     let mut kept = BTreeSet::new();
     let tokens = passes::route_json_decoding(tokens, &mut kept);
     assert_eq!(kept.iter().collect::<Vec<_>>(), ["CreateBody"]);
-    let mut file: syn::File = syn::parse2(tokens).unwrap();
-    passes::drop_unused_struct_builders(&mut file, &kept);
+    let tokens = passes::drop_unused_struct_builders(tokens, &kept);
+    let file: syn::File = syn::parse2(tokens).unwrap();
     let builders = passes::module_items(types_module(&file), "builder").unwrap();
     let structs: Vec<String> = builders
         .iter()
@@ -62,8 +65,11 @@ fn struct_builders_are_kept_only_for_types_that_operation_builders_name() {
     assert_eq!(structs, ["CreateBody"]);
     assert_eq!(impls_for(builders, "CreateBody"), 2);
     assert_eq!(impls_for(builders, "Response"), 0);
-    // The types themselves and the operation builders are untouched.
-    assert_eq!(types_module(&file).len(), 3);
+    // The types, their other impls and the operation builders are untouched; `builder()` goes
+    // with its builder.
+    assert_eq!(impls_for(types_module(&file), "CreateBody"), 1);
+    assert_eq!(impls_for(types_module(&file), "Response"), 1);
+    assert_eq!(types_module(&file).len(), 5);
     assert!(passes::module_items(&file.items, "builder").is_some());
 }
 

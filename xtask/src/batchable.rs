@@ -43,19 +43,29 @@ pub fn run(spec: &Path, out: Option<std::path::PathBuf>) -> Result<(), String> {
     let text = std::fs::read_to_string(&spec).map_err(|e| format!("cannot read {spec}: {e}"))?;
     let document: Value =
         serde_json::from_str(&text).map_err(|e| format!("{spec} is not valid JSON: {e}"))?;
-    let list = document
-        .get("x-batchable-actions")
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("{spec} has no top-level `x-batchable-actions` list"))?;
-    let mut json = serde_json::to_string_pretty(list).map_err(|e| e.to_string())?;
-    json.push('\n');
-    std::fs::write(&out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let list = list_of(&document, &spec)?;
+    write(list, &out)?;
     println!(
         "{} batchable actions from {spec} written to {}",
         list.len(),
         out.display()
     );
     Ok(())
+}
+
+/// A whole published spec's `x-batchable-actions` list; `name` says which spec in errors.
+pub fn list_of<'a>(document: &'a Value, name: &str) -> Result<&'a Vec<Value>, String> {
+    document
+        .get("x-batchable-actions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("{name} has no top-level `x-batchable-actions` list"))
+}
+
+/// Writes the list as published (pretty JSON), for [`load`].
+pub fn write(list: &[Value], out: &Path) -> Result<(), String> {
+    let mut json = serde_json::to_string_pretty(list).map_err(|e| e.to_string())?;
+    json.push('\n');
+    std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))
 }
 
 /// A path template with its parameter names left out: `/networks/{}/devices`.

@@ -2,7 +2,8 @@
 //!
 //! OLD and NEW are merged documents (`openapi.yaml`) or folders of operation documents (merged
 //! on the fly). The report lists operations added, removed and changed (parameters, request and
-//! response fields, enum values) and flags what breaks existing callers.
+//! response fields, enum values, followed through `$ref`s into the shared schemas), types
+//! renamed, added and removed, and flags what breaks existing callers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -38,11 +39,15 @@ pub struct Report {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: BTreeMap<String, Vec<Change>>,
+    /// Generated types: `+ Name`, `- Name`, `Old -> New` (a type renamed breaks callers that
+    /// name it).
+    pub types: Vec<Change>,
 }
 
 impl Report {
     pub fn breaking(&self) -> usize {
         self.removed.len()
+            + self.types.iter().filter(|c| c.breaking).count()
             + self
                 .changed
                 .values()
@@ -66,12 +71,17 @@ impl Report {
                 let _ = writeln!(out, "    {}{flag}", change.text);
             }
         }
+        for change in &self.types {
+            let flag = if change.breaking { "  [breaking]" } else { "" };
+            let _ = writeln!(out, "type {}{flag}", change.text);
+        }
         let _ = write!(
             out,
-            "{} added, {} removed, {} changed; {} breaking changes",
+            "{} added, {} removed, {} changed, {} type changes; {} breaking changes",
             self.added.len(),
             self.removed.len(),
             self.changed.len(),
+            self.types.len(),
             self.breaking()
         );
         out
@@ -100,8 +110,12 @@ pub fn run(old: &Path, new: &Path) -> Result<(), String> {
 }
 
 pub fn diff(old: &Value, new: &Value) -> Report {
-    let (old, new) = (surfaces(old), surfaces(new));
-    let mut report = Report::default();
+    let types = type_changes(old, new);
+    let (old, new) = (surfaces(&inline_refs(old)), surfaces(&inline_refs(new)));
+    let mut report = Report {
+        types,
+        ..Report::default()
+    };
     for (id, surface) in &new {
         match old.get(id) {
             None => report.added.push(format!("{id}  {}", surface.route)),
@@ -276,6 +290,116 @@ fn surfaces(document: &Value) -> BTreeMap<String, Surface> {
     out
 }
 
+/// The document with every `$ref` to `components/schemas` replaced by the schema it names, and
+/// a nullable one-element `allOf` by its schema marked nullable: fields and enums read as if
+/// every schema were written in place.
+fn inline_refs(document: &Value) -> Value {
+    fn inline(value: &Value, schemas: &Value, depth: usize) -> Value {
+        match value {
+            Value::Object(map) => {
+                let reference = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"));
+                if let (Some(name), true) = (reference, depth < 64) {
+                    return inline(&schemas[name], schemas, depth + 1);
+                }
+                if let Some([only]) = map
+                    .get("allOf")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                {
+                    let mut inner = inline(only, schemas, depth);
+                    if let (Some(inner), Some(nullable)) =
+                        (inner.as_object_mut(), map.get("nullable"))
+                    {
+                        inner.insert("nullable".to_owned(), nullable.clone());
+                    }
+                    return inner;
+                }
+                Value::Object(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), inline(v, schemas, depth)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| inline(v, schemas, depth)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    let schemas = document
+        .pointer("/components/schemas")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut inlined = document.clone();
+    if let Some(paths) = document.get("paths") {
+        inlined["paths"] = inline(paths, &schemas, 0);
+    }
+    inlined
+}
+
+/// Types renamed (the same schema under another name, descriptions aside and each nested
+/// `$ref` read as "some type", so that a rename and a change inside a nested type still pair),
+/// added and removed.
+fn type_changes(old: &Value, new: &Value) -> Vec<Change> {
+    let components = |document: &Value| -> BTreeMap<String, String> {
+        document
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, schema)| (name.clone(), without_descriptions(schema).to_string()))
+            .collect()
+    };
+    let (old, new) = (components(old), components(new));
+    let mut changes = Vec::new();
+    let mut renamed_to = BTreeSet::new();
+    for (name, shape) in old.iter().filter(|(n, _)| !new.contains_key(*n)) {
+        let target = new
+            .iter()
+            .find(|(n, s)| *s == shape && !old.contains_key(*n) && !renamed_to.contains(*n));
+        match target {
+            Some((to, _)) => {
+                renamed_to.insert(to.clone());
+                changes.push(Change {
+                    breaking: true,
+                    text: format!("{name} -> {to}"),
+                });
+            }
+            None => changes.push(Change {
+                breaking: true,
+                text: format!("- {name}"),
+            }),
+        }
+    }
+    for name in new
+        .keys()
+        .filter(|n| !old.contains_key(*n) && !renamed_to.contains(*n))
+    {
+        changes.push(Change {
+            breaking: false,
+            text: format!("+ {name}"),
+        });
+    }
+    changes
+}
+
+fn without_descriptions(value: &Value) -> Value {
+    match value {
+        Value::Object(map) if map.contains_key("$ref") => Value::String("$ref".to_owned()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "description" | "example"))
+                .map(|(k, v)| (k.clone(), without_descriptions(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_descriptions).collect()),
+        other => other.clone(),
+    }
+}
+
 fn type_of(schema: &Value) -> String {
     schema
         .get("type")
@@ -404,7 +528,7 @@ mod tests {
         assert_eq!(report.breaking(), 4);
         assert!(report
             .render()
-            .ends_with("0 added, 0 removed, 1 changed; 4 breaking changes"));
+            .ends_with("0 added, 0 removed, 1 changed, 0 type changes; 4 breaking changes"));
     }
 
     #[test]
@@ -418,5 +542,40 @@ mod tests {
         assert_eq!(back.removed, ["createThing  POST /new"]);
         assert_eq!(back.breaking(), 1);
         assert!(diff(&old, &old).changed.is_empty());
+    }
+
+    #[test]
+    fn fields_and_enums_are_followed_through_refs_and_renames_are_reported() {
+        let with_refs = |type_name: &str, states: Value| {
+            let mut document = doc(
+                json!([]),
+                json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{type_name}")}}),
+            );
+            document["components"] = json!({"schemas": {
+                type_name: {"type": "object", "properties": {
+                    "state": {"allOf": [{"$ref": "#/components/schemas/LicenseState"}], "nullable": true}}},
+                "LicenseState": {"type": "string", "enum": states}
+            }});
+            document
+        };
+        let old = with_refs("OrganizationLicense", json!(["active", "expired"]));
+        let new = with_refs("License", json!(["active"]));
+        let report = diff(&old, &new);
+        let changes = &report.changed["getLicenses"];
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.text == "- enum value response [].state: \"expired\"" && c.breaking),
+            "{changes:?}"
+        );
+        let types: Vec<&str> = report.types.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(types, ["OrganizationLicense -> License"]);
+        // Written inline or shared, the same API is no change.
+        let inline = doc(
+            json!([]),
+            json!({"type": "array", "items": {"type": "object", "properties": {
+                "state": {"type": "string", "enum": ["active"], "nullable": true}}}}),
+        );
+        assert!(diff(&inline, &new).changed.is_empty());
     }
 }

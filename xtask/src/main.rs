@@ -4,6 +4,7 @@ mod areas;
 mod batchable;
 mod diff;
 mod generate;
+mod import;
 mod merge;
 mod normalize;
 mod operation_doc;
@@ -38,6 +39,10 @@ enum Command {
         /// The new API, likewise.
         new: PathBuf,
     },
+    /// Split a whole published spec (Meraki's spec3.json) into per-operation documents in
+    /// openapi/specs (documents there for a newer API version are kept) and copy its
+    /// batchable-actions list, ready for `generate`.
+    Import(import::ImportArgs),
     /// Copy the `x-batchable-actions` list of a whole published spec (Meraki's spec3.json) to
     /// openapi/batchable-actions.json, which `generate` applies: each operation it names gets
     /// `x-batch-action: {operation, resource}` in openapi.yaml.
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Generate(args) => generate::run(&generate::Options::from(args)),
         Command::Diff { old, new } => diff::run(&old, &new),
+        Command::Import(args) => import::run(args),
         Command::Batchable { spec, out } => batchable::run(&spec, out),
     };
     match result {

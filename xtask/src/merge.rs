@@ -292,6 +292,52 @@ mod tests {
     }
 
     #[test]
+    fn pre_releases_merge_before_their_release() {
+        let merged = merge(vec![
+            op(
+                "early.json",
+                "1.35.0-beta.0",
+                "getA",
+                "get",
+                "/a",
+                json!("early"),
+            ),
+            op("old.json", "1.34.0", "getA", "get", "/a", json!("old")),
+            op(
+                "beta.json",
+                "1.36.0-beta.1",
+                "getB",
+                "get",
+                "/b",
+                json!("beta"),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            merged.document["paths"]["/a"]["get"]["description"],
+            "early"
+        );
+        assert_eq!(merged.document["info"]["version"], "1.36.0-beta.1");
+        let released = merge(vec![
+            op(
+                "early.json",
+                "1.35.0-beta.0",
+                "getA",
+                "get",
+                "/a",
+                json!("early"),
+            ),
+            op("final.json", "1.35.0", "getA", "get", "/a", json!("final")),
+        ])
+        .unwrap();
+        assert_eq!(
+            released.document["paths"]["/a"]["get"]["description"],
+            "final"
+        );
+        assert!(released.superseded[0].contains("(1.35.0) over early.json (1.35.0-beta.0)"));
+    }
+
+    #[test]
     fn renamed_operation_across_versions_is_the_same_operation() {
         let merged = merge(vec![
             op("old.json", "1.9.0", "getA", "get", "/a", json!("old")),

@@ -45,6 +45,7 @@ pub const LOOSE_DATES: &str = "response date formats relaxed to strings";
 pub const DEDENTED: &str = "descriptions dedented";
 pub const OPEN_STRING_ENUMS: &str = "response string enums marked open (x-open-enum)";
 pub const NULL_AS_EMPTY: &str = "optional response lists marked null-as-empty (x-null-as-empty)";
+pub const DOUBLES: &str = "float numbers made doubles";
 
 /// Applies every convention to each operation of `document.paths`.
 pub fn normalize(document: &mut Value) -> Report {
@@ -61,6 +62,9 @@ pub fn normalize(document: &mut Value) -> Report {
                 normalize_parameters(operation, &mut report);
                 normalize_responses(operation, &mut report);
                 dedent_descriptions(operation, &mut report);
+                for value in operation.values_mut() {
+                    floats_as_doubles(value, &mut report);
+                }
             }
         }
     }
@@ -258,6 +262,31 @@ fn relax_schema(schema: &mut Value, report: &mut Report) {
     }
 }
 
+/// JSON numbers are doubles, and `format: float` would make a generator use `f32`: a floor
+/// plan's `37.7696461495` latitude would come back as `37.76964569091797`, half a metre off.
+/// Every number is a double, in requests and responses alike.
+fn floats_as_doubles(value: &mut Value, report: &mut Report) {
+    match value {
+        Value::Object(map) => {
+            let is_float = map.get("type").and_then(Value::as_str) == Some("number")
+                && map.get("format").and_then(Value::as_str) == Some("float");
+            if is_float {
+                map.insert("format".into(), Value::String("double".into()));
+                report.add(DOUBLES);
+            }
+            for inner in map.values_mut() {
+                floats_as_doubles(inner, report);
+            }
+        }
+        Value::Array(items) => {
+            for inner in items {
+                floats_as_doubles(inner, report);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Parses "Acceptable range is 3 - 1000." out of a parameter description.
 pub fn documented_range(description: &str) -> Option<(u64, u64)> {
     let rest =
@@ -344,6 +373,7 @@ mod tests {
             "id": {"type": "string"},
             "tags": {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer", "enum": [1, 2]}}}},
             "at": {"type": "string", "format": "date-time"},
+            "state": {"type": "string", "enum": ["active"]},
         }});
         let mut doc = json!({"paths": {"/a": {"post": {
             "requestBody": {"content": {"application/json": {"schema": schema.clone()}}},
@@ -362,13 +392,42 @@ mod tests {
         assert_eq!(n["nullable"], true);
         assert_eq!(n.get("enum"), None);
         assert_eq!(response["properties"]["at"].get("format"), None);
+        assert_eq!(response["properties"]["tags"]["x-null-as-empty"], true);
+        assert_eq!(response["properties"]["state"]["x-open-enum"], true);
         assert_eq!(
             op["requestBody"]["content"]["application/json"]["schema"],
             schema
         );
-        assert_eq!(report.count(NULLABLE), 2);
+        assert_eq!(report.count(NULLABLE), 3);
+        assert_eq!(report.count(OPEN_STRING_ENUMS), 1);
+        assert_eq!(report.count(NULL_AS_EMPTY), 1);
         assert_eq!(report.count(OPEN_INT_ENUMS), 1);
         assert_eq!(report.count(LOOSE_DATES), 1);
+    }
+
+    #[test]
+    fn numbers_are_doubles_everywhere() {
+        let lat =
+            json!({"type": "object", "properties": {"lat": {"type": "number", "format": "float"}}});
+        let mut doc = json!({"paths": {"/a": {"post": {
+            "parameters": [{"name": "x", "in": "query", "schema": {"type": "number", "format": "float"}}],
+            "requestBody": {"content": {"application/json": {"schema": lat.clone()}}},
+            "responses": {"200": {"content": {"application/json": {"schema": {"type": "array", "items": lat}}}}},
+        }}}});
+        let report = normalize(&mut doc);
+        let op = &doc["paths"]["/a"]["post"];
+        assert_eq!(op["parameters"][0]["schema"]["format"], "double");
+        assert_eq!(
+            op["requestBody"]["content"]["application/json"]["schema"]["properties"]["lat"]
+                ["format"],
+            "double"
+        );
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"]["items"]["properties"]
+                ["lat"]["format"],
+            "double"
+        );
+        assert_eq!(report.count(DOUBLES), 3);
     }
 
     #[test]

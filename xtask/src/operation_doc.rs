@@ -59,7 +59,7 @@ impl fmt::Display for Problem {
             Problem::WrongType { field, expected } => write!(f, "`{field}` is not {expected}"),
             Problem::BadVersion(v) => write!(
                 f,
-                "`meta.info.version` is {v:?}, not a dotted numeric version such as 1.53.0"
+                "`meta.info.version` is {v:?}, not a version such as 1.53.0 or 1.35.0-beta.0"
             ),
             Problem::UnsupportedOpenApi(v) => write!(
                 f,

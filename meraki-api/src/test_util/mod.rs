@@ -252,3 +252,13 @@ fn client(server: &MockServer) -> Client {
 
 mod dashboard;
 pub use dashboard::{Counts as DashboardCounts, SimulatedDashboard, SimulatedDashboardBuilder};
+
+/// Decodes `body` as operation `operation_id`'s output type, with the decoder `.send()` uses,
+/// and encodes the typed value back to JSON: what a caller would see of that body. `None` for an
+/// operation this build does not have (its area's feature is off) or whose output is not JSON.
+pub fn decode_as_output(
+    operation_id: &str,
+    body: &[u8],
+) -> Option<Result<serde_json::Value, String>> {
+    crate::generated::output_round_trip(operation_id, body)
+}
