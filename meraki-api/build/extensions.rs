@@ -4,76 +4,36 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use heck::ToSnakeCase;
+use heck::{ToPascalCase, ToSnakeCase};
 use quote::ToTokens;
 use serde_json::Value;
 
 use crate::passes::{last_ident, module_items};
 
-/// What the generated `builder::<Operation>` offers.
+/// What the generated `builder::<Operation>` returns: `send()`'s output and error body types.
 pub(crate) struct BuilderInfo {
-    /// progenitor's snake-case operation id, as passed to the hooks in `OperationInfo`.
-    snake_id: String,
     pub(crate) output: syn::Type,
     error_body: syn::Type,
-    setters: Vec<String>,
 }
 
+/// The operation builders (`mod builder`), by name (progenitor names each after its
+/// operationId in PascalCase).
 pub(crate) fn collect_builders(file: &syn::File) -> BTreeMap<String, BuilderInfo> {
     let mut builders = BTreeMap::new();
-    let Some(items) = module_items(&file.items, "builder") else {
-        return builders;
-    };
-    for item in items {
+    for item in module_items(&file.items, "builder").unwrap_or_default() {
         let syn::Item::Impl(imp) = item else { continue };
-        if imp.trait_.is_some() {
+        let send = imp.items.iter().find_map(|member| match member {
+            syn::ImplItem::Fn(f) if f.sig.ident == "send" && imp.trait_.is_none() => Some(f),
+            _ => None,
+        });
+        let (Some(send), Some(name)) = (send, last_ident(&imp.self_ty)) else {
             continue;
+        };
+        if let Some((output, error_body)) = send_types(&send.sig.output) {
+            builders.insert(name, BuilderInfo { output, error_body });
         }
-        let syn::Type::Path(self_ty) = &*imp.self_ty else {
-            continue;
-        };
-        let Some(name) = self_ty.path.segments.last().map(|s| s.ident.to_string()) else {
-            continue;
-        };
-        let mut setters = Vec::new();
-        let mut send = None;
-        for member in &imp.items {
-            let syn::ImplItem::Fn(f) = member else {
-                continue;
-            };
-            let fn_name = f.sig.ident.to_string();
-            if fn_name == "send" {
-                send = Some(f);
-            } else {
-                setters.push(fn_name);
-            }
-        }
-        let Some(send) = send else { continue };
-        let Some((output, error_body)) = send_types(&send.sig.output) else {
-            continue;
-        };
-        let body = send.block.to_token_stream().to_string();
-        let Some(snake_id) = string_after(&body, "operation_id :") else {
-            continue;
-        };
-        builders.insert(
-            name,
-            BuilderInfo {
-                snake_id,
-                output,
-                error_body,
-                setters,
-            },
-        );
     }
     builders
-}
-
-/// Operations that take both cursors get a paginator.
-fn is_paginated(info: &BuilderInfo) -> bool {
-    ["starting_after", "ending_before"]
-        .iter()
-        .all(|setter| info.setters.iter().any(|s| s == setter))
 }
 
 /// `Result<ResponseValue<T>, Error<E>>` gives `(T, E)`.
@@ -99,16 +59,10 @@ fn generic_args(ty: &syn::Type) -> Option<impl Iterator<Item = syn::Type>> {
     }))
 }
 
-fn string_after(haystack: &str, marker: &str) -> Option<String> {
-    let rest = &haystack[haystack.find(marker)? + marker.len()..];
-    let rest = rest.trim_start().strip_prefix('"')?;
-    Some(rest[..rest.find('"')?].to_owned())
-}
-
-/// What pagination needs of a struct in `mod types`: the type of its `items` field (as text)
-/// and whether it has a `meta`.
+/// What pagination needs of a struct in `mod types`: the type of its `items` field and whether
+/// it has a `meta`.
 pub(crate) struct PageFields {
-    items: Option<String>,
+    items: Option<syn::Type>,
     has_meta: bool,
 }
 
@@ -127,7 +81,7 @@ pub(crate) fn collect_type_structs(file: &syn::File) -> BTreeMap<String, PageFie
                 .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
         };
         let page_fields = PageFields {
-            items: field("items").map(|f| f.ty.to_token_stream().to_string()),
+            items: field("items").map(|f| f.ty.clone()),
             has_meta: field("meta").is_some(),
         };
         structs.insert(s.ident.to_string(), page_fields);
@@ -147,6 +101,8 @@ struct SpecOperation {
     batch_action: Option<(String, String)>,
     /// Whether a success response is JSON with a schema (the output decodes with serde).
     json_output: bool,
+    /// Whether it takes both page cursors (`startingAfter`, `endingBefore`): a paginator.
+    paginated: bool,
 }
 
 fn spec_operations(document: &Value) -> Vec<SpecOperation> {
@@ -190,6 +146,17 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
                 .flatten()
                 .filter(|(status, _)| status.starts_with('2'))
                 .any(|(_, r)| r.pointer("/content/application~1json/schema").is_some());
+            let query: Vec<&str> = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
+                .filter_map(|p| p.get("name").and_then(Value::as_str))
+                .collect();
+            let paginated = ["startingAfter", "endingBefore"]
+                .iter()
+                .all(|cursor| query.contains(cursor));
             operations.push(SpecOperation {
                 operation_id: operation_id.to_owned(),
                 method: method.to_ascii_uppercase(),
@@ -197,6 +164,7 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
                 bounds,
                 batch_action,
                 json_output,
+                paginated,
             });
         }
     }
@@ -210,11 +178,6 @@ pub(crate) fn render_extensions(
     structs: &BTreeMap<String, PageFields>,
 ) -> Result<String, String> {
     let operations = spec_operations(document);
-    let by_snake: BTreeMap<&str, (&String, &BuilderInfo)> = builders
-        .iter()
-        .map(|(name, info)| (info.snake_id.as_str(), (name, info)))
-        .collect();
-
     let mut out = String::from("// Generated by meraki-api's build script. Do not edit.\n\n");
     out.push_str("/// Every operation of the API this crate was generated from.\n");
     out.push_str("pub(crate) static OPERATIONS: &[crate::operation::OperationSpec] = &[\n");
@@ -226,9 +189,7 @@ pub(crate) fn render_extensions(
                 format!("crate::operation::QueryBound {{ name: {name:?}, min: {min}, max: {max} }}")
             })
             .collect();
-        let paginated = by_snake
-            .get(op.operation_id.to_snake_case().as_str())
-            .is_some_and(|(_, info)| is_paginated(info));
+        let paginated = op.paginated;
         writeln!(
             out,
             "    crate::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, bounds: &[{}], paginated: {paginated}, batch: {} }},",
@@ -252,10 +213,10 @@ pub(crate) fn render_extensions(
     // For `test_util::decode_as_output`: each JSON operation's output, decoded and encoded back.
     let mut round_trips = String::new();
     for (index, op) in operations.iter().enumerate() {
-        let snake = op.operation_id.to_snake_case();
-        let Some((builder, info)) = by_snake.get(snake.as_str()) else {
+        let builder = op.operation_id.to_pascal_case();
+        let Some(info) = builders.get(&builder) else {
             return Err(format!(
-                "no generated builder for operation `{}` (expected id `{snake}`)",
+                "no generated builder for operation `{}` (expected `builder::{builder}`)",
                 op.operation_id
             ));
         };
@@ -302,7 +263,7 @@ pub(crate) fn render_extensions(
             )
             .expect("writing to a String");
         }
-        if !is_paginated(info) {
+        if !op.paginated {
             continue;
         }
         // A page is a JSON array, an object whose `items` holds the array, or (where the spec
@@ -312,13 +273,7 @@ pub(crate) fn render_extensions(
             let body_name = last_ident(&info.output).unwrap_or_default();
             // Untyped bodies (`Map`, `Value`) have hand-written impls in `pagination`.
             if let Some(fields) = structs.get(&body_name) {
-                let items = match &fields.items {
-                    Some(text) => Some(syn::parse_str::<syn::Type>(text).map_err(|e| {
-                        format!("`{body_name}.items` has a type that does not parse: {e}")
-                    })?),
-                    None => None,
-                };
-                page_bodies.insert(body_name, (items, fields.has_meta));
+                page_bodies.insert(body_name, (fields.items.clone(), fields.has_meta));
             }
         }
         writeln!(

@@ -31,7 +31,7 @@ fn main() {
 }
 
 fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
-    let mut timer = Timer::start();
+    let started = Instant::now();
     let text = std::fs::read_to_string(spec_path).map_err(|e| {
         format!(
             "cannot read {}: {e} (run `cargo xtask generate`)",
@@ -50,7 +50,6 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
             spec_path.display()
         )
     })?;
-    timer.lap("read");
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
@@ -64,14 +63,12 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .map_err(|e| format!("progenitor: {e}"))?;
-    timer.lap("progenitor");
 
     let mut struct_builders = BTreeSet::new();
     let tokens = passes::route_json_decoding(tokens, &mut struct_builders);
     let tokens = passes::drop_unused_struct_builders(tokens, &struct_builders);
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
-    timer.lap("parse");
     passes::expose_builder_clients(&mut file);
     passes::open_enums(&mut file, &leniency.open_enums)?;
     passes::null_lists_as_empty(&mut file, &leniency.null_lists)?;
@@ -80,45 +77,12 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
         &extensions::collect_builders(&file),
         &extensions::collect_type_structs(&file),
     )?;
-    timer.lap("passes");
     let code = prettyplease::unparse(&file);
-    timer.lap("format");
     write_if_changed(&out_dir.join("progenitor.rs"), &code)?;
     write_if_changed(&out_dir.join("extensions.rs"), &extensions)?;
-    // Kept in `target/*/build/meraki-api-*/output`, where cargo keeps it without showing it.
-    println!("generation: {}", timer.report());
+    // In `target/*/build/meraki-api-*/output`, where cargo keeps it without showing it.
+    println!("generation: {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
-}
-
-/// Phase timings for the build script's output.
-struct Timer {
-    last: Instant,
-    phases: Vec<(&'static str, f64)>,
-}
-
-impl Timer {
-    fn start() -> Self {
-        Self {
-            last: Instant::now(),
-            phases: Vec::new(),
-        }
-    }
-
-    fn lap(&mut self, phase: &'static str) {
-        let now = Instant::now();
-        self.phases.push((phase, (now - self.last).as_secs_f64()));
-        self.last = now;
-    }
-
-    fn report(&self) -> String {
-        let total: f64 = self.phases.iter().map(|(_, s)| s).sum();
-        let phases: Vec<String> = self
-            .phases
-            .iter()
-            .map(|(name, s)| format!("{name} {s:.2} s"))
-            .collect();
-        format!("{total:.2} s ({})", phases.join(", "))
-    }
 }
 
 /// Keeps the `components/schemas` that the remaining operations reach through `$ref`s, so an
@@ -161,31 +125,24 @@ fn keep_reachable_schemas(document: &mut Value) {
 
 /// Keeps the operations of the API areas (first tag) whose cargo feature is on: `organizations`,
 /// `appliance`, `cellular-gateway`, ... or `full` for all. A user compiles only what they use.
+/// (An xtask test keeps Cargo.toml's features in step with the spec's areas.)
 fn keep_enabled_operations(document: &mut Value) {
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
-    let mut unknown_areas = BTreeSet::new();
+    let full = std::env::var_os("CARGO_FEATURE_FULL").is_some();
     for methods in paths.values_mut() {
         let Some(methods) = methods.as_object_mut() else {
             continue;
         };
         methods.retain(|key, op| {
-            if !METHODS.contains(&key.as_str()) {
-                return true;
-            }
-            let area = op
-                .get("tags")
-                .and_then(|t| t.get(0))
-                .and_then(Value::as_str)
-                .unwrap_or("untagged");
-            if area_enabled(area) {
-                return true;
-            }
-            if !KNOWN_AREAS.contains(&area) {
-                unknown_areas.insert(area.to_owned());
-            }
-            false
+            let area = op.pointer("/tags/0").and_then(Value::as_str);
+            !METHODS.contains(&key.as_str())
+                || full
+                || area.is_some_and(|area| {
+                    let feature = format!("CARGO_FEATURE_{}", area.to_shouty_snake_case());
+                    std::env::var_os(feature).is_some()
+                })
         });
     }
     paths.retain(|_, methods| {
@@ -193,40 +150,11 @@ fn keep_enabled_operations(document: &mut Value) {
             .as_object()
             .is_none_or(|m| m.keys().any(|k| METHODS.contains(&k.as_str())))
     });
-    for area in unknown_areas {
-        println!(
-            "cargo:warning=API area `{area}` has no cargo feature yet; its operations are only in `full`"
-        );
-    }
 }
 
 /// The keys of a path item that hold operations.
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
-/// Whether the operations of an area (an operation's first tag) are generated: its cargo
-/// feature (`organizations`, `cellular-gateway`, ...) or `full` is on.
-fn area_enabled(area: &str) -> bool {
-    std::env::var_os("CARGO_FEATURE_FULL").is_some()
-        || std::env::var_os(format!("CARGO_FEATURE_{}", area.to_shouty_snake_case())).is_some()
-}
-
-/// The areas with a cargo feature of the same name (kebab-case) in Cargo.toml.
-const KNOWN_AREAS: &[&str] = &[
-    "administered",
-    "appliance",
-    "camera",
-    "cellularGateway",
-    "devices",
-    "insight",
-    "licensing",
-    "networks",
-    "organizations",
-    "sensor",
-    "sm",
-    "switch",
-    "wireless",
 ];
 
 fn write_if_changed(path: &Path, content: &str) -> Result<(), String> {

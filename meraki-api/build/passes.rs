@@ -196,8 +196,9 @@ impl Leniency {
 
 /// Open enums get a catch-all: the API adds values before its specs list them, and one unknown
 /// value must not fail a whole page. Each enum named in `open` gains `Unknown(String)`
-/// (deserialized from any other string, serialized back as sent) and a `FromStr`/`Display` that
-/// round-trip it. An `open` name that is not a generated enum of unit variants is an error.
+/// (serialized back as sent) and, from `lenient::open_enum!`, a `Deserialize`, `FromStr` and
+/// `Display` that know it. An `open` name that is not a generated enum of unit variants is an
+/// error.
 pub(crate) fn open_enums(file: &mut syn::File, open: &BTreeSet<String>) -> Result<(), String> {
     let Some(types) = module_items_mut(&mut file.items, "types") else {
         return Ok(());
@@ -268,55 +269,7 @@ pub(crate) fn open_enums(file: &mut syn::File, open: &BTreeSet<String>) -> Resul
     for (name, wire) in opened {
         let (idents, strings): (Vec<syn::Ident>, Vec<String>) = wire.into_iter().unzip();
         types.push(syn::parse_quote! {
-            impl ::std::fmt::Display for #name {
-                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    f.write_str(match self {
-                        #(Self::#idents => #strings,)*
-                        Self::Unknown(value) => value,
-                    })
-                }
-            }
-        });
-        types.push(syn::parse_quote! {
-            impl ::std::str::FromStr for #name {
-                type Err = self::error::ConversionError;
-                fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-                    Ok(Self::from_wire(value))
-                }
-            }
-        });
-        types.push(syn::parse_quote! {
-            impl<'de> ::serde::Deserialize<'de> for #name {
-                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                    struct WireString;
-                    impl ::serde::de::Visitor<'_> for WireString {
-                        type Value = #name;
-                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                            f.write_str("a string")
-                        }
-                        fn visit_str<E: ::serde::de::Error>(self, value: &str) -> ::std::result::Result<#name, E> {
-                            Ok(#name::from_wire(value))
-                        }
-                    }
-                    deserializer.deserialize_str(WireString)
-                }
-            }
-        });
-        types.push(syn::parse_quote! {
-            impl #name {
-                /// The variant for a value as the API sends it; unlisted values are kept.
-                pub fn from_wire(value: &str) -> Self {
-                    match value {
-                        #(#strings => Self::#idents,)*
-                        other => Self::Unknown(other.to_owned()),
-                    }
-                }
-
-                /// Whether this is a value the spec did not list.
-                pub fn is_unknown(&self) -> bool {
-                    matches!(self, Self::Unknown(_))
-                }
-            }
+            crate::lenient::open_enum!(#name { #(#idents => #strings),* });
         });
     }
     Ok(())

@@ -1064,4 +1064,33 @@ mod tests {
             assert!(name.len() <= MAX_LENGTH, "{name}");
         }
     }
+
+    /// The committed document's type names: readable lengths (median at most 30 characters,
+    /// none over 60) and names a generator keeps as they are.
+    #[test]
+    fn committed_type_names_are_short_and_kept_as_written() {
+        let path = crate::workspace_root().join("openapi/openapi.yaml");
+        let document: Value =
+            serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let names: Vec<&String> = document["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert!(names.len() > 1000, "{}", names.len());
+        let mut lengths: Vec<usize> = names.iter().map(|n| n.len()).collect();
+        lengths.sort_unstable();
+        let median = lengths[lengths.len() / 2];
+        assert!(median <= 30, "median {median}");
+        let longest = names.iter().max_by_key(|n| n.len()).unwrap();
+        assert!(longest.len() <= MAX_LENGTH, "{longest}");
+        for name in &names {
+            assert!(is_type_name(name), "{name}");
+            assert_eq!(
+                words(name).concat(),
+                **name,
+                "{name} would not survive PascalCase"
+            );
+        }
+    }
 }
