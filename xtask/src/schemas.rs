@@ -678,7 +678,7 @@ impl Root {
         };
         let mut noun = op.noun.clone();
         if singular {
-            match noun.last().and_then(|w| singular_of(w)) {
+            match noun.last().and_then(|w| singular(w)) {
                 Some(one) => *noun.last_mut().expect("checked") = one,
                 None => noun.push("Item".to_owned()),
             }
@@ -705,10 +705,6 @@ impl Root {
         }
         bases
     }
-}
-
-fn singular_of(word: &str) -> Option<String> {
-    singular(word)
 }
 
 /// The singular of an English plural (`Policies`, `Switches`, `Addresses`, `Vlans`), or `None`
@@ -870,6 +866,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn schema_names(document: &Value) -> Vec<String> {
+        document["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     fn share(document: &mut Value) -> Report {
         share_schemas(document, &Renames::default()).unwrap()
     }
@@ -948,12 +953,7 @@ mod tests {
             "put": operation("updateNetworkApplianceVlan", license(), Some(license())),
         }}});
         share(&mut document);
-        let names: Vec<String> = document["components"]["schemas"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let names = schema_names(&document);
         assert_eq!(
             names,
             [
@@ -976,12 +976,7 @@ mod tests {
             "/networks/{n}/x": {"get": operation("getNetworkThing", b, None)},
         }});
         share(&mut document);
-        let names: Vec<String> = document["components"]["schemas"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let names = schema_names(&document);
         assert_eq!(names, ["NetworkThing", "OrganizationThing"]);
     }
 
@@ -999,12 +994,7 @@ mod tests {
             "/b": {"get": operation("getOrganizationWirelessClients", page("b"), None)},
         }});
         share(&mut document);
-        let names: Vec<String> = document["components"]["schemas"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let names = schema_names(&document);
         assert_eq!(
             names,
             [
@@ -1025,12 +1015,7 @@ mod tests {
         let renames = Renames::parse("# comment\nDevicesLicense = License  # shorter\n").unwrap();
         let report = share_schemas(&mut document, &renames).unwrap();
         assert_eq!(report.renamed, 1);
-        let names: Vec<String> = document["components"]["schemas"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let names = schema_names(&document);
         assert_eq!(names, ["License", "LicenseRule", "LicenseState"]);
 
         let stale = Renames::parse("Nothing = Something").unwrap();
