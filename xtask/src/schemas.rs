@@ -669,15 +669,15 @@ impl OperationNoun {
 }
 
 impl Root {
-    /// Name bases, best first; `singular`: the schema is the items of the top-level list.
-    fn bases(&self, singular: bool) -> Vec<Vec<String>> {
+    /// Name bases, best first; `list_items`: the schema is the items of the top-level list.
+    fn bases(&self, list_items: bool) -> Vec<Vec<String>> {
         let (op, before, after): (&OperationNoun, bool, Vec<String>) = match self {
             Root::Response(op) => (op, false, Vec::new()),
             Root::Request(op) => (op, true, vec!["Request".to_owned()]),
             Root::Parameter(op, name) => (op, true, name.clone()),
         };
         let mut noun = op.noun.clone();
-        if singular {
+        if list_items {
             match noun.last().and_then(|w| singular(w)) {
                 Some(one) => *noun.last_mut().expect("checked") = one,
                 None => noun.push("Item".to_owned()),
