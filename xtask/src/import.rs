@@ -14,12 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use crate::operation_doc::OperationDoc;
+use crate::operation_doc::{OperationDoc, HTTP_METHODS};
 use crate::version::ApiVersion;
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// What an import did.
 #[derive(Debug, Default)]
@@ -94,7 +90,10 @@ pub fn import(spec: &Path, specs_dir: &Path, batchable_out: &Path) -> Result<Imp
             .as_object()
             .ok_or_else(|| format!("{name}: path {path} is not an object"))?;
         let shared_parameters = item.get("parameters").and_then(Value::as_array);
-        for (method, operation) in item.iter().filter(|(m, _)| METHODS.contains(&m.as_str())) {
+        for (method, operation) in item
+            .iter()
+            .filter(|(m, _)| HTTP_METHODS.contains(&m.as_str()))
+        {
             let mut operation = operation
                 .as_object()
                 .cloned()

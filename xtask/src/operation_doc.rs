@@ -13,7 +13,8 @@ use crate::version::ApiVersion;
 /// Keys of `spec` that are docs-site material or placement, not part of the OpenAPI operation.
 const SPEC_KEYS_DROPPED: &[&str] = &["sampleCode", "__originalOperationId", "method", "path"];
 
-const HTTP_METHODS: &[&str] = &[
+/// The keys of a path item that hold operations.
+pub const HTTP_METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
