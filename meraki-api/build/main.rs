@@ -41,7 +41,7 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     let mut document: Value = serde_norway::from_str(&text)
         .map_err(|e| format!("{} is not valid YAML: {e}", spec_path.display()))?;
     keep_enabled_operations(&mut document);
-    keep_reachable_schemas(&mut document);
+    passes::keep_reachable_schemas(&mut document);
     let leniency = passes::Leniency::of(&document);
     // From the `Value`: serde straight from YAML into openapiv3's untagged enums is slower.
     let spec = openapiv3::OpenAPI::deserialize(&document).map_err(|e| {
@@ -83,44 +83,6 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     // In `target/*/build/meraki-api-*/output`, where cargo keeps it without showing it.
     println!("generation: {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
-}
-
-/// Keeps the `components/schemas` that the remaining operations reach through `$ref`s, so an
-/// area compiles only its own types.
-fn keep_reachable_schemas(document: &mut Value) {
-    fn refs(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(name) = map
-                    .get("$ref")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                {
-                    out.push(name.to_owned());
-                }
-                map.values().for_each(|v| refs(v, out));
-            }
-            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
-            _ => {}
-        }
-    }
-    let mut queue = Vec::new();
-    refs(&document["paths"], &mut queue);
-    let Some(schemas) = document
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
-        return;
-    };
-    let mut reached = BTreeSet::new();
-    while let Some(name) = queue.pop() {
-        if reached.insert(name.clone()) {
-            if let Some(schema) = schemas.get(&name) {
-                refs(schema, &mut queue);
-            }
-        }
-    }
-    schemas.retain(|name, _| reached.contains(name));
 }
 
 /// Keeps the operations of the API areas (first tag) whose cargo feature is on: `organizations`,

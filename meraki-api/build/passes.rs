@@ -7,6 +7,44 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use serde_json::Value;
 
+/// Keeps the `components/schemas` that the remaining operations reach through `$ref`s, so an
+/// area compiles only its own types.
+pub(crate) fn keep_reachable_schemas(document: &mut Value) {
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    out.push(name.to_owned());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut queue = Vec::new();
+    refs(&document["paths"], &mut queue);
+    let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut reached = BTreeSet::new();
+    while let Some(name) = queue.pop() {
+        if reached.insert(name.clone()) {
+            if let Some(schema) = schemas.get(&name) {
+                refs(schema, &mut queue);
+            }
+        }
+    }
+    schemas.retain(|name, _| reached.contains(name));
+}
+
 /// Operations decode JSON bodies with the hand-written `decode::response_value` instead of
 /// progenitor's `ResponseValue::from_response` (why: the `decode` module's docs). On tokens,
 /// before parsing: progenitor calls it only in operation code. On the way, collects every `X`

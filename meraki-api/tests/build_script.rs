@@ -112,6 +112,27 @@ fn parse(source: &str) -> syn::File {
 }
 
 #[test]
+fn an_area_keeps_only_the_schemas_its_operations_reach() {
+    let mut spec = serde_json::json!({
+        "paths": {"/a": {"get": {"responses": {"200": {"content": {"application/json": {
+            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/License"}}}}}}}}},
+        "components": {"schemas": {
+            "License": {"type": "object", "properties": {
+                "state": {"allOf": [{"$ref": "#/components/schemas/LicenseState"}], "nullable": true}}},
+            "LicenseState": {"type": "string", "enum": ["active"]},
+            "Vlan": {"type": "object", "properties": {"id": {"type": "string"}}}
+        }}
+    });
+    passes::keep_reachable_schemas(&mut spec);
+    let kept: Vec<&String> = spec["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(kept, ["License", "LicenseState"]);
+}
+
+#[test]
 fn leniency_is_read_from_the_spec_by_type_name() {
     let spec = serde_json::json!({"components": {"schemas": {
         "LicenseState": {"type": "string", "enum": ["active"], "x-open-enum": true},
