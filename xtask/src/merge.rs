@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn pre_releases_merge_before_their_release() {
-        let merged = merge(vec![
+        let early = || {
             op(
                 "early.json",
                 "1.35.0-beta.0",
@@ -301,7 +301,10 @@ mod tests {
                 "get",
                 "/a",
                 json!("early"),
-            ),
+            )
+        };
+        let merged = merge(vec![
+            early(),
             op("old.json", "1.34.0", "getA", "get", "/a", json!("old")),
             op(
                 "beta.json",
@@ -319,14 +322,7 @@ mod tests {
         );
         assert_eq!(merged.document["info"]["version"], "1.36.0-beta.1");
         let released = merge(vec![
-            op(
-                "early.json",
-                "1.35.0-beta.0",
-                "getA",
-                "get",
-                "/a",
-                json!("early"),
-            ),
+            early(),
             op("final.json", "1.35.0", "getA", "get", "/a", json!("final")),
         ])
         .unwrap();

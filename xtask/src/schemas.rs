@@ -149,7 +149,8 @@ pub fn share_schemas(document: &mut Value, renames: &Renames) -> Result<Report, 
     Ok(Report {
         types: names.len(),
         uses,
-        renamed: sharing.renamed,
+        // Each rename that matched renamed exactly one type (names are unique).
+        renamed: renames.0.len() - unused_renames.len(),
         unused_renames,
     })
 }
@@ -194,7 +195,6 @@ enum Root {
 struct Sharing {
     groups: Vec<Group>,
     by_shape: HashMap<String, usize>,
-    renamed: usize,
 }
 
 /// Where a schema sits relative to the nearest schema that becomes a type.
@@ -213,13 +213,10 @@ impl Position {
 
     fn items(&self) -> Self {
         let mut next = self.clone();
-        match next.words.last_mut() {
-            Some(last) => match singular(last) {
-                Some(one) => *last = one,
-                None => next.words.push("Item".to_owned()),
-            },
-            None if next.singular => next.words.push("Item".to_owned()),
-            None => next.singular = true,
+        if !next.words.is_empty() || next.singular {
+            to_singular(&mut next.words);
+        } else {
+            next.singular = true;
         }
         next
     }
@@ -362,7 +359,7 @@ impl Sharing {
     }
 
     /// A name per group, parents before children (a round per nesting level).
-    fn name_groups(&mut self, renames: &Renames) -> Result<(Vec<String>, Vec<String>), String> {
+    fn name_groups(&self, renames: &Renames) -> Result<(Vec<String>, Vec<String>), String> {
         let rounds = self.rounds();
         let mut names: Vec<Option<Vec<String>>> = vec![None; self.groups.len()];
         let mut taken: BTreeSet<String> = RESERVED.iter().map(|s| (*s).to_owned()).collect();
@@ -381,7 +378,6 @@ impl Sharing {
                         ));
                     }
                     used_renames.insert(joined.clone());
-                    self.renamed += 1;
                     name = words(to);
                 }
                 taken.insert(name.concat());
@@ -503,11 +499,7 @@ fn use_candidates(u: &Use, names: &[Option<Vec<String>>], full_only: bool) -> Ve
     for (i, base) in bases.into_iter().enumerate() {
         let mut base = base;
         if u.singular && matches!(u.base, Base::Group(_)) {
-            // (each base: the parent's name with and without `Request`)
-            match base.last().and_then(|w| singular(w)) {
-                Some(one) => *base.last_mut().expect("checked") = one,
-                None => base.push("Item".to_owned()),
-            }
+            to_singular(&mut base);
         }
         let mut full = base.clone();
         full.extend(u.words.iter().cloned());
@@ -678,10 +670,7 @@ impl Root {
         };
         let mut noun = op.noun.clone();
         if list_items {
-            match noun.last().and_then(|w| singular(w)) {
-                Some(one) => *noun.last_mut().expect("checked") = one,
-                None => noun.push("Item".to_owned()),
-            }
+            to_singular(&mut noun);
         }
         let verb: Vec<String> = [op.verb.clone()]
             .into_iter()
@@ -704,6 +693,15 @@ impl Root {
             bases.push(join(&[&verb, &scope, &noun, &response]));
         }
         bases
+    }
+}
+
+/// Names one item of a list named `words`: its last word in the singular (`Rules` → `Rule`),
+/// or `Item` added where that word does not look plural (`History` → `HistoryItem`).
+fn to_singular(words: &mut Vec<String>) {
+    match words.last().and_then(|w| singular(w)) {
+        Some(one) => *words.last_mut().expect("a last word") = one,
+        None => words.push("Item".to_owned()),
     }
 }
 
