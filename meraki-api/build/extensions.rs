@@ -94,8 +94,13 @@ struct SpecOperation {
     operation_id: String,
     method: String,
     path: String,
-    /// `(wire name, minimum, maximum)` of integer query parameters with documented bounds.
-    bounds: Vec<(String, i64, i64)>,
+    /// `(wire name, minimum, maximum, integer)` of number query parameters with documented
+    /// bounds.
+    bounds: Vec<(String, Option<f64>, Option<f64>, bool)>,
+    /// The wire names of its path and query parameters.
+    parameters: Vec<String>,
+    /// The API version of the document it came from (`x-api-version`, else `info.version`).
+    version: String,
     /// `(operation name, resource template)` under which action batches carry it
     /// (`x-batch-action`).
     batch_action: Option<(String, String)>,
@@ -126,13 +131,33 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
                 .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
                 .filter_map(|p| {
                     let schema = p.get("schema")?;
-                    Some((
-                        p.get("name")?.as_str()?.to_owned(),
-                        schema.get("minimum")?.as_i64()?,
-                        schema.get("maximum")?.as_i64()?,
-                    ))
+                    let integer = match schema.get("type")?.as_str()? {
+                        "integer" => true,
+                        "number" => false,
+                        _ => return None,
+                    };
+                    let min = schema.get("minimum").and_then(Value::as_f64);
+                    let max = schema.get("maximum").and_then(Value::as_f64);
+                    if min.is_none() && max.is_none() {
+                        return None;
+                    }
+                    Some((p.get("name")?.as_str()?.to_owned(), min, max, integer))
                 })
                 .collect();
+            let parameters = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("name").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect();
+            let version = op
+                .get("x-api-version")
+                .and_then(Value::as_str)
+                .or_else(|| document.pointer("/info/version").and_then(Value::as_str))
+                .unwrap_or_default()
+                .to_owned();
             let batch_action = op.get("x-batch-action").and_then(|action| {
                 Some((
                     action.get("operation")?.as_str()?.to_owned(),
@@ -162,6 +187,8 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),
                 bounds,
+                parameters,
+                version,
                 batch_action,
                 json_output,
                 paginated,
@@ -185,18 +212,28 @@ pub(crate) fn render_extensions(
         let bounds: Vec<String> = op
             .bounds
             .iter()
-            .map(|(name, min, max)| {
-                format!("crate::operation::QueryBound {{ name: {name:?}, min: {min}, max: {max} }}")
+            .map(|(name, min, max, integer)| {
+                let bound = |b: &Option<f64>| match b {
+                    Some(v) => format!("Some({v:?})"),
+                    None => "None".to_owned(),
+                };
+                format!(
+                    "crate::operation::QueryBound {{ name: {name:?}, min: {}, max: {}, integer: {integer} }}",
+                    bound(min),
+                    bound(max)
+                )
             })
             .collect();
         let paginated = op.paginated;
         writeln!(
             out,
-            "    crate::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, bounds: &[{}], paginated: {paginated}, batch: {} }},",
+            "    crate::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, version: {:?}, parameters: &{:?}, bounds: &[{}], paginated: {paginated}, batch: {} }},",
             op.operation_id.to_snake_case(),
             op.operation_id,
             op.method,
             op.path,
+            op.version,
+            op.parameters,
             bounds.join(", "),
             match &op.batch_action {
                 Some((operation, resource)) => format!(
@@ -232,34 +269,24 @@ pub(crate) fn render_extensions(
         }
         writeln!(
             out,
-            "impl<'a> crate::operation::Operation<'a> for builder::{builder}<'a> {{
+            "impl crate::operation::sealed::Sealed for builder::{builder}<'_> {{}}
+impl crate::operation::Operation for builder::{builder}<'_> {{
     const SPEC: &'static crate::operation::OperationSpec = &OPERATIONS[{index}];
     type Output = {output};
-    type ErrorBody = {error_body};
-    fn client(&self) -> &'a Client {{ self.client }}
-    fn send_raw(self) -> impl ::std::future::Future<Output = ::std::result::Result<ResponseValue<Self::Output>, progenitor_client::Error<Self::ErrorBody>>> + Send + 'a {{
-        builder::{builder}::send(self)
+    fn into_parts(self) -> (Client, ::std::result::Result<::reqwest::Request, crate::Error>) {{
+        let client = self.client.clone();
+        let request = builder::{builder}::into_request(self)
+            .map_err(|e| crate::operation::request_error::<{error_body}>(&OPERATIONS[{index}], e));
+        (client, request)
     }}
 }}"
         )
         .expect("writing to a String");
 
         if op.batch_action.is_some() {
-            // Sent on a dry-run view of the client, the builder's request is checked and
-            // captured instead of sent: the action is exactly what the call would send.
             writeln!(
                 out,
-                "impl<'a> crate::batch::Batchable<'a> for builder::{builder}<'a> {{
-    fn into_action(self) -> impl ::std::future::Future<Output = ::std::result::Result<crate::batch::Action, crate::Error>> + Send + 'a {{
-        let dry_run = self.client.dry_run();
-        async move {{
-            let mut operation: builder::{builder}<'_> = self;
-            operation.client = &dry_run;
-            let sent = builder::{builder}::send(operation).await;
-            crate::batch::action_from(&OPERATIONS[{index}], sent).await
-        }}
-    }}
-}}"
+                "impl crate::batch::Batchable for builder::{builder}<'_> {{}}"
             )
             .expect("writing to a String");
         }
@@ -278,10 +305,7 @@ pub(crate) fn render_extensions(
         }
         writeln!(
             out,
-            "impl<'a> crate::pagination::Paginate<'a> for builder::{builder}<'a> {{
-    fn starting_after(self, cursor: ::std::string::String) -> Self {{ builder::{builder}::starting_after(self, cursor) }}
-    fn ending_before(self, cursor: ::std::string::String) -> Self {{ builder::{builder}::ending_before(self, cursor) }}
-}}"
+            "impl crate::pagination::Paginate for builder::{builder}<'_> {{}}"
         )
         .expect("writing to a String");
     }

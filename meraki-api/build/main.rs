@@ -70,6 +70,7 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     passes::expose_builder_clients(&mut file);
+    passes::split_send(&mut file)?;
     passes::open_enums(&mut file, &leniency.open_enums)?;
     passes::null_lists_as_empty(&mut file, &leniency.null_lists)?;
     let extensions = extensions::render_extensions(

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use quote::ToTokens as _;
 use serde_json::Value;
 
 /// Keeps the `components/schemas` that the remaining operations reach through `$ref`s, so an
@@ -180,6 +181,115 @@ fn retain_items(
     }
     out.extend(item);
     out.into_iter().collect()
+}
+
+/// Every operation builder's `send()` splits in two: `into_request()`, which builds the request
+/// and checks it against the spec without sending (synchronous: `crate::hooks::check` in place
+/// of the async `pre` hook), and `send()`, which sends what `into_request()` built. The
+/// hand-written `.call()`, paginators and action batches take the request from
+/// `into_request()` and send it on the crate's own path, so what a call learns (attempts, the
+/// body, the status) comes back as values rather than through progenitor's return type.
+pub(crate) fn split_send(file: &mut syn::File) -> Result<usize, String> {
+    let mut split = 0;
+    for item in module_items_mut(&mut file.items, "builder")
+        .into_iter()
+        .flatten()
+    {
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_some() {
+            continue;
+        }
+        let Some(position) = imp
+            .items
+            .iter()
+            .position(|member| matches!(member, syn::ImplItem::Fn(f) if f.sig.ident == "send"))
+        else {
+            continue;
+        };
+        let syn::ImplItem::Fn(send) = &imp.items[position] else {
+            unreachable!("found above");
+        };
+        let name = last_ident(&imp.self_ty).unwrap_or_default();
+        let (into_request, send) = split_one(send).map_err(|e| format!("`{name}::send`: {e}"))?;
+        imp.items[position] = syn::ImplItem::Fn(send);
+        imp.items.insert(position, syn::ImplItem::Fn(into_request));
+        split += 1;
+    }
+    Ok(split)
+}
+
+/// `(into_request, send)` for one builder's `send()`: everything up to the `pre` hook builds
+/// the request; from `exec` on is what sending it takes.
+fn split_one(send: &syn::ImplItemFn) -> Result<(syn::ImplItemFn, syn::ImplItemFn), String> {
+    let statements = &send.block.stmts;
+    let calls = |stmt: &syn::Stmt, method: &str| {
+        stmt.to_token_stream()
+            .to_string()
+            .contains(&format!("client . {method} ("))
+    };
+    let pre = statements
+        .iter()
+        .position(|s| calls(s, "pre"))
+        .ok_or("no `pre` hook call")?;
+    let info = statements[..pre]
+        .iter()
+        .position(|s| s.to_token_stream().to_string().starts_with("let info ="))
+        .ok_or("no `let info` before the `pre` hook")?;
+    let error_body =
+        send_error_body(&send.sig.output).ok_or("`send` does not return Result<_, Error<_>>")?;
+    let building = statements[..pre]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != info)
+        .map(|(_, s)| s);
+    let info_stmt = &statements[info];
+    let sending = &statements[pre + 1..];
+    let into_request: syn::ImplItemFn = syn::parse_quote! {
+        /// Builds the request and checks it against the spec, without sending it.
+        pub(crate) fn into_request(self) -> Result<::reqwest::Request, Error<#error_body>> {
+            #(#building)*
+            #info_stmt
+            crate::hooks::check(&client.inner, &mut request, &info)?;
+            Ok(request)
+        }
+    };
+    let attrs = &send.attrs;
+    let vis = &send.vis;
+    let output = &send.sig.output;
+    let send: syn::ImplItemFn = syn::parse_quote! {
+        #(#attrs)*
+        #vis async fn send(self) #output {
+            let client = self.client;
+            let request = Self::into_request(self)?;
+            #info_stmt
+            #(#sending)*
+        }
+    };
+    Ok((into_request, send))
+}
+
+/// `E` of a `send()` returning `Result<ResponseValue<T>, Error<E>>`.
+fn send_error_body(output: &syn::ReturnType) -> Option<syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let last_args = |ty: &syn::Type| match ty {
+        syn::Type::Path(p) => match &p.path.segments.last()?.arguments {
+            syn::PathArguments::AngleBracketed(args) => Some(
+                args.args
+                    .iter()
+                    .filter_map(|a| match a {
+                        syn::GenericArgument::Type(t) => Some(t.clone()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        },
+        _ => None,
+    };
+    let error = last_args(ty)?.into_iter().nth(1)?;
+    last_args(&error)?.into_iter().next()
 }
 
 /// Operation builders keep their `&Client` private; the hand-written layers (pagination checks

@@ -19,7 +19,7 @@
 //!         .delete_organization_policy_object()
 //!         .organization_id("549236")
 //!         .policy_object_id(policy_object);
-//!     actions.push(delete.into_action().await?);
+//!     actions.push(delete.into_action()?);
 //! }
 //! let mut reports = client.action_batches("549236").run(actions);
 //! while let Some(report) = reports.next().await {
@@ -42,11 +42,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use progenitor_client::ResponseValue;
-use serde::de::DeserializeOwned;
-
 use crate::error::{Error, InvalidRequest};
-use crate::operation::{convert_error, Operation, OperationSpec};
+use crate::operation::{Operation, OperationSpec};
 use crate::Client;
 
 /// Most actions in one batch.
@@ -72,18 +69,22 @@ pub struct Action {
 }
 
 /// An operation that action batches can carry (generated for every operation in Meraki's
-/// `x-batchable-actions` list).
-pub trait Batchable<'a>: Operation<'a> {
+/// `x-batchable-actions` list). Sealed, like [`Operation`].
+pub trait Batchable: Operation {
     /// The action this call would be, checked as `.call()` checks it; nothing is sent.
-    fn into_action(self) -> impl Future<Output = Result<Action, Error>> + Send + 'a;
+    fn into_action(self) -> Result<Action, Error> {
+        let (client, request) = self.into_parts();
+        action_from(Self::SPEC, &client, request?)
+    }
 }
 
-/// Turns what a batchable operation's `send()` returned on a dry-run client (which checks the
-/// request and does not send it) into the action it would have been.
-pub(crate) async fn action_from<T: DeserializeOwned, E>(
+/// The action a batchable operation's request would be.
+fn action_from(
     spec: &'static OperationSpec,
-    sent: Result<ResponseValue<T>, progenitor_client::Error<E>>,
+    client: &Client,
+    request: reqwest::Request,
 ) -> Result<Action, Error> {
+    use progenitor_client::ClientInfo as _;
     let invalid = |message: String| {
         Error::InvalidRequest(InvalidRequest {
             operation: spec.operation_id,
@@ -96,31 +97,28 @@ pub(crate) async fn action_from<T: DeserializeOwned, E>(
             "the API does not take this operation in action batches".into(),
         ));
     };
-    let not_sent = match sent {
-        Ok(_) => return Err(invalid("the request was sent, not captured".into())),
-        Err(e) => match convert_error::<T, E>(spec, e, 0).await {
-            Error::DryRun { not_sent, .. } => not_sent,
-            other => return Err(other),
-        },
-    };
-    if let Some(query) = &not_sent.query {
+    if let Some(query) = request.url().query() {
         return Err(invalid(format!(
             "action batches cannot carry query parameters (`{query}`)"
         )));
     }
+    let body = match request.body().map(|b| b.as_bytes()) {
+        None => None,
+        Some(Some(bytes)) => Some(
+            serde_json::from_slice(bytes)
+                .map_err(|e| invalid(format!("the body is not JSON: {e}")))?,
+        ),
+        Some(None) => return Err(invalid("the body is a stream, not JSON".into())),
+    };
     // The resource is the request path cut to the template's length: `/networks/N_1` for
     // `POST /networks/N_1/split`, the whole path for `create`, `update`, `destroy`, `claim`.
+    let path = client.inner().relative_path(request.url());
     let segments = batch.resource.split('/').count();
-    let resource = not_sent
-        .path
-        .split('/')
-        .take(segments)
-        .collect::<Vec<_>>()
-        .join("/");
+    let resource = path.split('/').take(segments).collect::<Vec<_>>().join("/");
     Ok(Action {
         resource,
         operation: batch.operation.to_owned(),
-        body: not_sent.body,
+        body,
     })
 }
 
@@ -175,8 +173,8 @@ impl BatchReport {
 /// Runs actions on one organization in batches (see [`Client::action_batches`]).
 #[derive(Debug, Clone)]
 #[must_use = "a runner does nothing until `run` is called"]
-pub struct BatchRunner<'a> {
-    client: &'a Client,
+pub struct BatchRunner {
+    client: Client,
     organization_id: String,
     synchronous: bool,
     batch_size: Option<usize>,
@@ -191,9 +189,9 @@ impl Client {
     /// A runner for action batches on `organization_id`: splits actions into batches of at
     /// most 100 (20 synchronous), keeps at most 5 running, confirms them, polls each one's
     /// status with backoff, and reports every batch as it finishes.
-    pub fn action_batches(&self, organization_id: impl Into<String>) -> BatchRunner<'_> {
+    pub fn action_batches(&self, organization_id: impl Into<String>) -> BatchRunner {
         BatchRunner {
-            client: self,
+            client: self.clone(),
             organization_id: organization_id.into(),
             synchronous: false,
             batch_size: None,
@@ -207,9 +205,9 @@ impl Client {
     }
 }
 
-type Running<'a> = Pin<Box<dyn Future<Output = BatchReport> + Send + 'a>>;
+type Running = Pin<Box<dyn Future<Output = BatchReport> + Send + 'static>>;
 
-impl<'a> BatchRunner<'a> {
+impl BatchRunner {
     /// Synchronous batches (at most 20 actions each): the API answers when the batch is done.
     pub fn synchronous(mut self, on: bool) -> Self {
         self.synchronous = on;
@@ -263,7 +261,7 @@ impl<'a> BatchRunner<'a> {
     }
 
     /// Runs `actions` in order; yields each batch's report as it finishes.
-    pub fn run(self, actions: Vec<Action>) -> impl Stream<Item = BatchReport> + Send + 'a {
+    pub fn run(self, actions: Vec<Action>) -> impl Stream<Item = BatchReport> + Send + 'static {
         let size = self.size();
         let mut queue = VecDeque::new();
         let mut actions = actions.into_iter();
@@ -300,15 +298,15 @@ impl<'a> BatchRunner<'a> {
     }
 }
 
-struct RunState<'a> {
-    runner: BatchRunner<'a>,
+struct RunState {
+    runner: BatchRunner,
     queue: VecDeque<(usize, usize, Vec<Action>)>,
-    running: FuturesUnordered<Running<'a>>,
+    running: FuturesUnordered<Running>,
     /// Why no more batches are submitted.
     stopped: Option<String>,
 }
 
-impl<'a> RunState<'a> {
+impl RunState {
     async fn next_report(&mut self) -> Option<BatchReport> {
         while self.stopped.is_none() && self.running.len() < self.runner.max_running.max(1) {
             let Some((index, first_action, actions)) = self.queue.pop_front() else {
@@ -372,7 +370,7 @@ struct BatchStatus {
     created_resources: Option<Vec<Value>>,
 }
 
-impl BatchRunner<'_> {
+impl BatchRunner {
     async fn run_batch(
         &self,
         index: usize,
@@ -427,7 +425,7 @@ impl BatchRunner<'_> {
                 .call()
                 .await;
             match result {
-                Ok(state) => break state.into_inner(),
+                Ok(state) => break state,
                 Err(Error::Api(e))
                     if e.messages.iter().any(|m| m.contains("executing batches"))
                         && started.elapsed() + wait < self.timeout =>
@@ -499,7 +497,7 @@ impl BatchRunner<'_> {
                 .call()
                 .await;
             match read {
-                Ok(state) => status = state.into_inner().status.unwrap_or_default(),
+                Ok(state) => status = state.status.unwrap_or_default(),
                 // Retries are spent: the batch still runs; read again after the next wait.
                 Err(Error::Transport(_) | Error::RateLimited(_)) => {}
                 Err(e) => {

@@ -246,6 +246,7 @@ impl ClientBuilder {
 
         let (auth_name, auth_value) = key.header(self.auth_scheme);
         let user_agent = HeaderValue::from_str(&user_agent).expect("validated characters");
+        let own_client = self.http_client.is_none();
         let http = match self.http_client {
             Some(client) => {
                 let ours = [
@@ -293,7 +294,8 @@ impl ClientBuilder {
             resolve: self.resolve,
             directory_capacity: self.directory_capacity,
             dry_run: self.dry_run,
-            api_version: Client::api_version(),
+            // A caller's own client keeps its own timeout.
+            attempt_timeout: own_client.then_some(self.timeout),
         };
         let state = ClientState::new(&url, settings);
         if let Some(snapshot) = &self.directory {

@@ -1,89 +1,31 @@
-//! How every operation reads and decodes a JSON response body.
+//! How every answer's body is read and decoded.
 //!
-//! The generated operations call [`response_value`] in place of progenitor's
-//! `ResponseValue::from_response` (the build script routes them here). Same results and errors,
-//! except that an empty body reads as `null`; less work per page: the body is gathered once into
-//! a buffer sized from `Content-Length`, checked as UTF-8 once as a whole, and decoded from text,
-//! which spares serde_json a UTF-8 check per string (BENCHMARKS.md, scenario 3). The buffer is
-//! kept for the thread's next response. [`undecoded`] has the same path leave the body
-//! undecoded, for `Paginator::items_as`.
+//! The transport reads each attempt's body whole with [`read_body`] (into a buffer sized from
+//! `Content-Length` and kept for the thread's next answer), so a body cut short is a failed
+//! attempt. [`decode_body`] checks it as UTF-8 once as a whole and decodes from text, which
+//! spares serde_json a UTF-8 check per string (BENCHMARKS.md, scenario 3); an empty body reads
+//! as `null`. progenitor's own `send()` decodes with [`response_value`] (the build script routes
+//! its `ResponseValue::from_response` here), from the body the transport already read.
 
-use std::cell::RefCell;
-use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use progenitor_client::{Error, ResponseValue};
 use reqwest::header::HeaderMap;
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// A success response whose body was read but not decoded (see [`undecoded`]).
-pub(crate) struct UndecodedBody {
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
-}
-
-tokio::task_local! {
-    /// Set by [`undecoded`]: [`response_value`] leaves the body here instead of decoding it.
-    static UNDECODED: RefCell<Option<UndecodedBody>>;
-}
-
-/// What [`response_value`] returns when it left the body undecoded; never seen by callers.
-const LEFT_UNDECODED: &str = "meraki-api: success body left undecoded";
-
-/// Runs a generated operation's `send()` so that its success body is read but not decoded:
-/// for callers that decode it into a type of their own (`Paginator::items_as`). Failures are
-/// progenitor's, exactly as `send()` reports them.
-pub(crate) async fn undecoded<T, E>(
-    send: impl Future<Output = Result<ResponseValue<T>, Error<E>>>,
-) -> Result<UndecodedBody, Error<E>> {
-    UNDECODED
-        .scope(RefCell::new(None), async move {
-            let result = send.await;
-            let left = UNDECODED.with(|slot| slot.borrow_mut().take());
-            match (result, left) {
-                (Err(Error::Custom(message)), Some(left)) if message == LEFT_UNDECODED => Ok(left),
-                (Err(e), _) => Err(e),
-                // A success without a body (`ResponseValue::empty`): nothing to decode.
-                (Ok(value), _) => Ok(UndecodedBody {
-                    headers: value.headers().clone(),
-                    body: Vec::new(),
-                }),
-            }
-        })
-        .await
-}
-
-/// Something that wants to see a success body as it is read (the directory learning who owns
-/// which network and device from a listing), attached to the response by the transport.
-#[derive(Clone)]
-pub(crate) struct Observer(Arc<Observe>);
-
-type Observe = dyn Fn(&[u8]) + Send + Sync;
-
-impl Observer {
-    pub(crate) fn new(observe: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
-        Self(Arc::new(observe))
-    }
-}
-
-/// Reads `response`'s whole body into a buffer (kept from the thread's last response),
-/// showing it to the response's [`Observer`], if any. Returns the headers and the body.
+/// Reads `response`'s whole body into a buffer (kept from the thread's last response).
+/// Returns the headers and the body; a body that does not arrive whole is an error.
 pub(crate) async fn read_body(
     mut response: reqwest::Response,
 ) -> reqwest::Result<(HeaderMap, Vec<u8>)> {
     let headers = std::mem::take(response.headers_mut());
-    let observer = response.extensions_mut().remove::<Observer>();
     // A hostile `Content-Length` must not reserve gigabytes up front.
     let expected = response.content_length().unwrap_or(0).min(MAX_PRESIZE);
     let mut body = SPARE_BUFFER.take();
     body.reserve(usize::try_from(expected).unwrap_or(0));
     while let Some(chunk) = response.chunk().await? {
         body.extend_from_slice(&chunk);
-    }
-    if let Some(Observer(observe)) = observer {
-        observe(&body);
     }
     Ok((headers, body))
 }
@@ -96,10 +38,6 @@ pub(crate) async fn response_value<T: DeserializeOwned, E>(
     let (headers, body) = read_body(response)
         .await
         .map_err(Error::ResponseBodyError)?;
-    if UNDECODED.try_with(|_| ()).is_ok() {
-        UNDECODED.with(|slot| *slot.borrow_mut() = Some(UndecodedBody { headers, body }));
-        return Err(Error::Custom(LEFT_UNDECODED.to_owned()));
-    }
     match decode_body(&body) {
         Ok(inner) => {
             keep_spare(body);

@@ -12,8 +12,12 @@ use serde::de::DeserializeOwned;
 pub enum Error {
     /// The API answered with an error status (after any retries).
     Api(ApiError),
-    /// The API still answered `429 Too Many Requests` when retries ran out.
+    /// The API still answered `429 Too Many Requests` when retries ran out, or asked for a
+    /// wait (`retry_after`) beyond the retry deadline.
     RateLimited(ApiError),
+    /// A `DELETE` met `404 Not Found` after an earlier attempt whose answer was lost: that
+    /// attempt has most likely deleted it. Not a plain not-found: the resource was there.
+    GoneAfterLostAnswer(ApiError),
     /// The request was refused before anything was sent.
     InvalidRequest(InvalidRequest),
     /// The client could not be configured as asked.
@@ -35,7 +39,7 @@ pub enum Error {
         /// The operation, as its spec names it.
         operation: &'static str,
         /// The request that was not sent.
-        not_sent: Box<crate::NotSent>,
+        not_sent: Box<NotSent>,
     },
     /// Pagination stopped because the API's `Link` header could not be followed safely.
     Pagination {
@@ -44,6 +48,53 @@ pub enum Error {
         /// What was wrong with the `Link` header.
         reason: String,
     },
+    /// A paginator gave up on a page (after its retries): where it stopped, how to resume,
+    /// and the page's error.
+    StreamStopped(Box<StreamStopped>),
+}
+
+/// Where a paginator stopped ([`Error::StreamStopped`]). Every item before the failed page was
+/// delivered once; resuming from [`StreamStopped::resume`] delivers the rest.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct StreamStopped {
+    /// The paginated operation.
+    pub operation: &'static str,
+    /// Pages delivered before the one that failed.
+    pub pages_delivered: usize,
+    /// Where to start again, if the failed page was not the first.
+    pub resume: Option<Resume>,
+    /// Why the page failed.
+    pub error: Error,
+}
+
+/// A page to start a paginator from: the builder's `.starting_after(cursor)` (or
+/// `.ending_before(cursor)` walking backwards) then `.into_paginator()`, or
+/// [`crate::pagination::Paginator::resume_from`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Resume {
+    /// `startingAfter` or `endingBefore`.
+    pub parameter: &'static str,
+    /// The cursor of the page that failed.
+    pub cursor: String,
+    /// The page's URL as the `Link` header gave it.
+    pub url: String,
+}
+
+/// A write that dry-run mode checked and did not send: what would have gone out.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct NotSent {
+    /// `POST`, `PUT`, `DELETE` or `PATCH`.
+    pub method: reqwest::Method,
+    /// The path below the base URL, encoded as it would have been sent
+    /// (`/networks/N_1/devices/claim`).
+    pub path: String,
+    /// The query string, if any, encoded.
+    pub query: Option<String>,
+    /// The JSON body, if any.
+    pub body: Option<serde_json::Value>,
 }
 
 /// A setting the client cannot be built with, by name.
@@ -135,12 +186,18 @@ pub struct TransportError {
 }
 
 impl Error {
-    /// The HTTP status, where the API answered.
-    pub fn status(&self) -> Option<StatusCode> {
+    /// The answer's error, where the API answered with one.
+    pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(e) | Error::RateLimited(e) => Some(e.status),
+            Error::Api(e) | Error::RateLimited(e) | Error::GoneAfterLostAnswer(e) => Some(e),
+            Error::StreamStopped(s) => s.error.api_error(),
             _ => None,
         }
+    }
+
+    /// The HTTP status, where the API answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.api_error().map(|e| e.status)
     }
 
     /// Whether this is a write that dry-run mode checked and did not send.
@@ -150,8 +207,43 @@ impl Error {
 
     /// The `X-Request-Id` of the failed response, where there was one.
     pub fn request_id(&self) -> Option<&str> {
+        self.api_error().and_then(|e| e.request_id.as_deref())
+    }
+
+    /// The operation that failed, as its spec names it (`getOrganizationLicenses`).
+    pub fn operation(&self) -> Option<&'static str> {
         match self {
-            Error::Api(e) | Error::RateLimited(e) => e.request_id.as_deref(),
+            Error::Api(e) | Error::RateLimited(e) | Error::GoneAfterLostAnswer(e) => {
+                Some(e.operation)
+            }
+            Error::InvalidRequest(e) => Some(e.operation),
+            Error::Decode(e) => Some(e.operation),
+            Error::Transport(e) => Some(e.operation),
+            Error::RedirectRefused { operation, .. }
+            | Error::DryRun { operation, .. }
+            | Error::Pagination { operation, .. } => Some(operation),
+            Error::StreamStopped(s) => Some(s.operation),
+            Error::Config(_) => None,
+        }
+    }
+
+    /// Whether the same call may succeed later as it is: throttling, server errors and
+    /// transport failures that outlasted the client's retries. Not for errors of the request
+    /// itself (4xx, invalid parameters, configuration) or of the answer's content.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited(_) => true,
+            Error::Api(e) => e.status.is_server_error(),
+            Error::Transport(e) => !is_tls_failure(&e.source),
+            Error::StreamStopped(s) => s.error.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// Where a paginator stopped, if this error ended a stream of pages.
+    pub fn stream_stopped(&self) -> Option<&StreamStopped> {
+        match self {
+            Error::StreamStopped(s) => Some(s),
             _ => None,
         }
     }
@@ -161,7 +253,17 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Api(e) => write!(f, "{e}"),
-            Error::RateLimited(e) => write!(f, "rate limited: {e}"),
+            Error::RateLimited(e) => {
+                write!(f, "rate limited: {e}")?;
+                match e.retry_after {
+                    Some(wait) => write!(f, " (the API asked to wait {:.0?})", wait),
+                    None => Ok(()),
+                }
+            }
+            Error::GoneAfterLostAnswer(e) => write!(
+                f,
+                "{e}: an earlier attempt, whose answer was lost, has most likely deleted it"
+            ),
             Error::InvalidRequest(e) => {
                 write!(f, "{}: invalid request: ", e.operation)?;
                 if let Some(p) = &e.parameter {
@@ -175,17 +277,21 @@ impl fmt::Display for Error {
                 "{}: response does not decode at `{}`: {} (near: {})",
                 e.operation, e.path, e.message, e.excerpt
             ),
+            // The source (reqwest's error, which names the URL, never headers) is `source()`:
+            // error reporters print it after this line, so it is not repeated here.
             Error::Transport(e) => {
-                let kind = if e.source.is_timeout() {
+                let kind = if is_tls_failure(&e.source) {
+                    "TLS handshake or certificate failed"
+                } else if e.source.is_timeout() {
                     "timed out"
                 } else if e.source.is_connect() {
                     "could not connect"
+                } else if e.source.is_body() || e.source.is_decode() {
+                    "the answer did not arrive whole"
                 } else {
                     "transport error"
                 };
-                write!(f, "{}: {kind} after {} attempt(s)", e.operation, e.attempts)?;
-                // reqwest's own message names the URL, never headers.
-                write!(f, ": {}", e.source)
+                write!(f, "{}: {kind} after {} attempt(s)", e.operation, e.attempts)
             }
             Error::RedirectRefused { operation, host } => write!(
                 f,
@@ -202,6 +308,17 @@ impl fmt::Display for Error {
             ),
             Error::Pagination { operation, reason } => {
                 write!(f, "{operation}: pagination stopped: {reason}")
+            }
+            Error::StreamStopped(s) => {
+                write!(
+                    f,
+                    "{}: stream stopped after {} page(s)",
+                    s.operation, s.pages_delivered
+                )?;
+                if let Some(resume) = &s.resume {
+                    write!(f, " (resume with {}={})", resume.parameter, resume.cursor)?;
+                }
+                write!(f, ": {}", s.error)
             }
         }
     }
@@ -227,9 +344,32 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Transport(e) => Some(&e.source),
+            Error::StreamStopped(s) => s.error.source(),
             _ => None,
         }
     }
+}
+
+/// Whether a rustls error (a handshake or certificate failure) is behind `error`. hyper and
+/// the TLS layer wrap it in `io::Error`s, whose `source()` skips the wrapped error itself, so
+/// each `io::Error` is opened too.
+pub(crate) fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if is_tls_failure(inner) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// The `{"errors": [...]}` body Meraki sends with error statuses.

@@ -18,8 +18,7 @@
 //!     .organization_id("123456")
 //!     .state("active")
 //!     .call()
-//!     .await?
-//!     .into_inner();
+//!     .await?;
 //! for license in licenses {
 //!     println!("{:?} {:?}", license.license_type, license.expiration_date);
 //! }
@@ -30,6 +29,7 @@
 
 pub mod auth;
 pub mod batch;
+mod call;
 pub mod config;
 mod decode;
 pub mod directory;
@@ -38,6 +38,7 @@ mod hooks;
 mod lenient;
 pub mod link;
 pub mod operation;
+mod outcome;
 mod owners;
 mod pacing;
 pub mod pagination;
@@ -64,12 +65,15 @@ mod generated {
 }
 
 pub use config::{ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
-pub use error::{ApiError, ConfigError, DecodeError, Error, InvalidRequest, TransportError};
+pub use error::{
+    ApiError, ConfigError, DecodeError, Error, InvalidRequest, NotSent, Resume, StreamStopped,
+    TransportError,
+};
 pub use generated::{builder, types, Client};
+pub use operation::Response;
 pub use pacing::RateLimitConfig;
-pub use progenitor_client::ResponseValue;
-pub use retry::{parse_retry_after, RetryPolicy};
-pub use transport::{ClientState, NotSent, Stats};
+pub use retry::RetryPolicy;
+pub use transport::Stats;
 
 /// The traits that put `.call()` and `.into_paginator()` on every operation builder.
 pub mod prelude {

@@ -4,6 +4,8 @@
 //! with unquoted rels; other servers quote them, list several rels in one value, or put commas
 //! inside the URL. All of that parses; anything malformed is skipped, never a panic.
 
+use reqwest::header::{HeaderMap, LINK};
+
 /// One link target and its relation types (lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -111,6 +113,36 @@ fn skip_past_comma(s: &str) -> Option<&str> {
         }
     }
     None
+}
+
+/// The `Link` targets of a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PageLinks {
+    /// `rel=first`.
+    pub first: Option<String>,
+    /// `rel=prev`.
+    pub prev: Option<String>,
+    /// `rel=next`.
+    pub next: Option<String>,
+    /// `rel=last`.
+    pub last: Option<String>,
+}
+
+/// The `Link` targets of a response, by relation.
+pub(crate) fn page_links(headers: &HeaderMap) -> PageLinks {
+    let links = headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_link_header)
+        .collect::<Vec<_>>();
+    PageLinks {
+        first: find_rel(&links, "first").map(str::to_owned),
+        prev: find_rel(&links, "prev").map(str::to_owned),
+        next: find_rel(&links, "next").map(str::to_owned),
+        last: find_rel(&links, "last").map(str::to_owned),
+    }
 }
 
 #[cfg(test)]

@@ -1,20 +1,25 @@
 //! What every generated operation builder has in common, implemented for all of them by the
 //! build script: its spec, its output type, and [`Operation::call`], which sends it and
 //! reports failures as [`crate::Error`].
+//!
+//! A call builds its request (checked against the spec) before it starts, takes a clone of
+//! the client, and sends it on the crate's one path; its future borrows nothing, so it can be
+//! spawned. What it learns on the way comes back in values: the typed body from
+//! [`Operation::call`], with status, headers and attempts from
+//! [`Operation::call_with_response`].
 
 use std::future::Future;
 
-use progenitor_client::ResponseValue;
+use reqwest::header::HeaderMap;
+use reqwest::{Request, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::error::{error_messages, ApiError, Error, InvalidRequest, TransportError};
-use crate::transport::{
-    is_throttle, retry_after_of, Attempts, NotSent, RefusedRedirect, ATTEMPTS, CAPTURED_BODY,
-};
+use crate::error::{Error, InvalidRequest};
+use crate::transport::Exchange;
 use crate::Client;
 
 /// An operation as the spec describes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct OperationSpec {
     /// progenitor's snake-case id, e.g. `get_organization_licenses`.
@@ -25,7 +30,11 @@ pub struct OperationSpec {
     pub method: &'static str,
     /// Path template, e.g. `/organizations/{organizationId}/licenses`.
     pub path: &'static str,
-    /// Integer query parameters with documented ranges.
+    /// The API version of the document this operation was generated from (`1.42.0`).
+    pub version: &'static str,
+    /// The wire names of its path and query parameters.
+    pub parameters: &'static [&'static str],
+    /// Number query parameters with documented ranges.
     pub bounds: &'static [QueryBound],
     /// Whether the operation has a paginator (`startingAfter` and `endingBefore`).
     pub paginated: bool,
@@ -43,16 +52,19 @@ pub struct BatchSpec {
     pub resource: &'static str,
 }
 
-/// A documented range of an integer query parameter, such as `perPage`'s `3 - 1000`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A documented range of a number query parameter, such as `perPage`'s `3 - 1000` or
+/// `timespan`'s "at most 31 days".
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct QueryBound {
     /// The parameter's wire name.
     pub name: &'static str,
-    /// Smallest value accepted.
-    pub min: i64,
-    /// Largest value accepted.
-    pub max: i64,
+    /// Smallest value accepted, if bounded below.
+    pub min: Option<f64>,
+    /// Largest value accepted, if bounded above.
+    pub max: Option<f64>,
+    /// Whether the parameter is an integer (otherwise any number).
+    pub integer: bool,
 }
 
 /// Every operation of the API, in operationId order.
@@ -60,87 +72,178 @@ pub fn operations() -> &'static [OperationSpec] {
     crate::generated::OPERATIONS
 }
 
-/// A generated operation builder (`client.get_organization_licenses()`, ...).
-pub trait Operation<'a>: Sized + Send + 'a {
+pub(crate) mod sealed {
+    /// Implemented by the crate's operation builders only: methods can be added to
+    /// [`super::Operation`] without breaking anyone.
+    pub trait Sealed {}
+}
+
+/// A generated operation builder (`client.get_organization_licenses()`, ...), or a raw call.
+/// Sealed: implemented by this crate only.
+pub trait Operation: sealed::Sealed + Sized + Send {
     /// The operation's spec.
     const SPEC: &'static OperationSpec;
     /// The decoded success body.
-    type Output: DeserializeOwned + Send + 'a;
-    /// The typed error body (Meraki's specs declare none).
-    type ErrorBody: Send + 'a;
+    type Output: DeserializeOwned + Send + 'static;
 
-    /// The client this builder will send with.
-    fn client(&self) -> &'a Client;
+    /// A clone of the client the builder sends with, and its request, built and checked
+    /// against the spec (or why it cannot be sent). Nothing is sent.
+    #[doc(hidden)]
+    fn into_parts(self) -> (Client, Result<Request, Error>);
 
-    /// progenitor's `send()`, with progenitor's error type.
-    fn send_raw(
-        self,
-    ) -> impl Future<
-        Output = Result<ResponseValue<Self::Output>, progenitor_client::Error<Self::ErrorBody>>,
-    > + Send
-           + 'a;
-
-    /// Sends the request (with the client's throttling, retries and redirects) and returns
-    /// the decoded response, or an [`Error`] that says what went wrong and where.
-    fn call(self) -> impl Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send + 'a {
-        ATTEMPTS.scope(std::cell::Cell::new(0), async move {
-            let result = self.send_raw().await;
-            let attempts = ATTEMPTS.with(|a| a.get());
-            match result {
-                Ok(value) => Ok(value),
-                Err(e) => Err(convert_error::<Self::Output, _>(Self::SPEC, e, attempts).await),
-            }
-        })
+    /// Sends the request (paced, retried, redirected only to Meraki's hosts) and returns the
+    /// decoded success body, or an [`Error`] that says what went wrong and where.
+    fn call(self) -> impl Future<Output = Result<Self::Output, Error>> + Send + 'static {
+        let (client, request) = self.into_parts();
+        async move {
+            let exchange = exchange(Self::SPEC, &client, request).await?;
+            decode(Self::SPEC, &exchange)
+        }
     }
+
+    /// Like [`Operation::call`], with the answer's status, headers (`X-Request-Id`, `Link`)
+    /// and the attempts it took.
+    fn call_with_response(
+        self,
+    ) -> impl Future<Output = Result<Response<Self::Output>, Error>> + Send + 'static {
+        let (client, request) = self.into_parts();
+        async move {
+            let exchange = exchange(Self::SPEC, &client, request).await?;
+            let value = decode(Self::SPEC, &exchange)?;
+            Ok(Response::new(value, exchange))
+        }
+    }
+
     /// Like [`Operation::call`], also returning the body as untyped JSON, so that fields the
     /// spec does not list (and the typed values therefore drop) can still be read. The body is
-    /// read once; it is parsed a second time only here.
+    /// read once and parsed a second time only here.
     fn call_with_json(
         self,
-    ) -> impl Future<Output = Result<(ResponseValue<Self::Output>, RawJson), Error>> + Send + 'a
-    {
-        CAPTURED_BODY.scope(std::cell::RefCell::new(None), async move {
-            let value = self.call().await?;
-            let body = CAPTURED_BODY.with(|slot| slot.borrow_mut().take());
-            let raw = body
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or(RawJson::Null);
+    ) -> impl Future<Output = Result<(Self::Output, RawJson), Error>> + Send + 'static {
+        let (client, request) = self.into_parts();
+        async move {
+            let exchange = exchange(Self::SPEC, &client, request).await?;
+            let value = decode(Self::SPEC, &exchange)?;
+            let raw = serde_json::from_slice(&exchange.body).unwrap_or(RawJson::Null);
             Ok((value, raw))
-        })
+        }
     }
 }
 
 /// The success body as JSON, for fields the spec does not describe (yet).
 pub type RawJson = serde_json::Value;
 
-/// Sends the request like [`Operation::call`] (same throttling, retries, redirects and errors)
-/// but leaves the success body undecoded, for callers that decode it into a type of their own.
-pub(crate) async fn call_undecoded<'a, O: Operation<'a>>(
-    operation: O,
-) -> Result<crate::decode::UndecodedBody, Error> {
-    ATTEMPTS
-        .scope(std::cell::Cell::new(0), async move {
-            let result = crate::decode::undecoded(operation.send_raw()).await;
-            let attempts = ATTEMPTS.with(|a| a.get());
-            match result {
-                Ok(body) => Ok(body),
-                Err(e) => Err(convert_error::<O::Output, _>(O::SPEC, e, attempts).await),
-            }
-        })
-        .await
+/// A decoded success body with what came with it ([`Operation::call_with_response`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Response<T> {
+    value: T,
+    status: StatusCode,
+    headers: HeaderMap,
+    attempts: u32,
 }
 
-/// Turns progenitor's error into ours, reading the body of an unexpected response.
-pub(crate) async fn convert_error<T: DeserializeOwned, E>(
+impl<T> Response<T> {
+    fn new(value: T, exchange: Exchange) -> Self {
+        Self {
+            value,
+            status: exchange.status,
+            headers: exchange.headers,
+            attempts: exchange.attempts,
+        }
+    }
+
+    /// The decoded body.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The decoded body, borrowed.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The answer's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The `X-Request-Id` Meraki support asks for.
+    pub fn request_id(&self) -> Option<&str> {
+        crate::call::request_id(&self.headers)
+    }
+
+    /// How many times the request was sent (redirects not counted).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+/// Sends a built request on the one path and hands back its success answer, or the error.
+pub(crate) async fn exchange(
+    spec: &'static OperationSpec,
+    client: &Client,
+    request: Result<Request, Error>,
+) -> Result<Exchange, Error> {
+    use progenitor_client::ClientInfo as _;
+    let request = request?;
+    let method = request.method().clone();
+    let path = if spec.path.is_empty() {
+        client.inner().relative_path(request.url()).to_owned()
+    } else {
+        spec.path.to_owned()
+    };
+    let exchange = crate::call::send(
+        client.inner(),
+        client.client(),
+        request,
+        spec.operation_id,
+        &path,
+    )
+    .await
+    .map_err(|failure| crate::outcome::failure_error(spec.operation_id, failure))?;
+    if exchange.status.is_success() {
+        Ok(exchange)
+    } else {
+        Err(crate::outcome::answer_error(
+            spec.operation_id,
+            &method,
+            &exchange,
+        ))
+    }
+}
+
+/// Decodes a success body as `T`.
+pub(crate) fn decode<T: DeserializeOwned>(
+    spec: &'static OperationSpec,
+    exchange: &Exchange,
+) -> Result<T, Error> {
+    crate::decode::decode_body(&exchange.body).map_err(|e| {
+        Error::Decode(crate::error::decode_error::<T>(
+            spec.operation_id,
+            &exchange.body,
+            &e,
+        ))
+    })
+}
+
+/// Turns progenitor's error from building a request into ours, naming the parameter at fault
+/// by its wire name.
+pub(crate) fn request_error<E>(
     spec: &'static OperationSpec,
     error: progenitor_client::Error<E>,
-    attempts: u32,
 ) -> Error {
-    let operation = spec.operation_id;
     use progenitor_client::Error as P;
+    let operation = spec.operation_id;
     match error {
         P::InvalidRequest(message) | P::Custom(message) => {
             let (parameter, message) = split_parameter(&message);
+            let parameter = parameter.map(|p| wire_name(spec, &p));
             Error::InvalidRequest(InvalidRequest {
                 operation,
                 parameter,
@@ -149,70 +252,33 @@ pub(crate) async fn convert_error<T: DeserializeOwned, E>(
         }
         P::CommunicationError(source)
         | P::InvalidUpgrade(source)
-        | P::ResponseBodyError(source) => Error::Transport(TransportError {
+        | P::ResponseBodyError(source) => Error::InvalidRequest(InvalidRequest {
             operation,
-            attempts: attempts.max(1),
-            source,
+            parameter: None,
+            message: format!("the request cannot be built: {source}"),
         }),
-        P::InvalidResponsePayload(body, e) => {
-            Error::Decode(crate::error::decode_error::<T>(operation, &body, &e))
-        }
-        P::ErrorResponse(value) => Error::Api(ApiError {
+        // Only sending produces the other kinds.
+        _ => Error::InvalidRequest(InvalidRequest {
             operation,
-            status: value.status(),
-            messages: Vec::new(),
-            request_id: request_id(value.headers()),
-            attempts: attempts.max(1),
-            retry_after: None,
+            parameter: None,
+            message: "the request cannot be built".to_owned(),
         }),
-        P::UnexpectedResponse(response) => from_response(operation, response).await,
     }
 }
 
-pub(crate) async fn from_response(
-    operation: &'static str,
-    mut response: reqwest::Response,
-) -> Error {
-    if let Some(not_sent) = response.extensions_mut().remove::<NotSent>() {
-        return Error::DryRun {
-            operation,
-            not_sent: Box::new(not_sent),
-        };
-    }
-    if let Some(refused) = response.extensions().get::<RefusedRedirect>() {
-        return Error::RedirectRefused {
-            operation,
-            host: refused.host.clone(),
-        };
-    }
-    let status = response.status();
-    let attempts = response.extensions().get::<Attempts>().map_or(1, |a| a.0);
-    let request_id = request_id(response.headers());
-    let retry_after = retry_after_of(response.headers());
-    let messages = match response.bytes().await {
-        Ok(body) => error_messages(&body),
-        Err(e) => vec![format!("(body unreadable: {e})")],
+/// The spec's name for a parameter progenitor calls by its Rust name (`per_page` → `perPage`).
+fn wire_name(spec: &OperationSpec, name: &str) -> String {
+    let squashed = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect::<String>()
     };
-    let error = ApiError {
-        operation,
-        status,
-        messages,
-        request_id,
-        attempts,
-        retry_after,
-    };
-    if is_throttle(status) {
-        Error::RateLimited(error)
-    } else {
-        Error::Api(error)
-    }
-}
-
-fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let wanted = squashed(name);
+    spec.parameters
+        .iter()
+        .find(|p| squashed(p) == wanted)
+        .map_or_else(|| name.to_owned(), |p| (*p).to_owned())
 }
 
 /// Finds the parameter a request error is about: our own checks say "parameter `perPage`: ...";
@@ -240,7 +306,7 @@ fn split_parameter(message: &str) -> (Option<String>, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::split_parameter;
+    use super::*;
 
     #[test]
     fn names_parameters_from_every_message_form() {
@@ -264,5 +330,17 @@ mod tests {
             Some("state")
         );
         assert_eq!(split_parameter("something else").0, None);
+    }
+
+    #[test]
+    fn parameters_are_named_as_the_api_names_them() {
+        let spec = operations()
+            .iter()
+            .find(|s| s.operation_id == "getOrganizationLicenses")
+            .unwrap();
+        assert_eq!(wire_name(spec, "per_page"), "perPage");
+        assert_eq!(wire_name(spec, "organization_id"), "organizationId");
+        assert_eq!(wire_name(spec, "perPage"), "perPage");
+        assert_eq!(wire_name(spec, "body"), "body");
     }
 }

@@ -15,10 +15,11 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 
 use crate::directory::{owner_in_path, Owner, Unknown};
-use crate::error::{Error, TransportError};
+use crate::error::{Error, InvalidRequest};
+use crate::link::page_links;
+use crate::outcome::{answer_error, failure_error};
 use crate::pacing::Pace;
-use crate::pagination::page_links;
-use crate::transport::ClientState;
+use crate::transport::{ClientState, Exchange};
 
 /// The pace of a request for `url`.
 pub(crate) async fn pace_for(state: &ClientState, http: &reqwest::Client, url: &Url) -> Pace {
@@ -83,18 +84,20 @@ async fn look_up(state: &ClientState, http: &reqwest::Client, unknown: &Unknown)
     }
     let (org, requests) = match unknown {
         Unknown::Network(id) => {
-            let network: Owned = get_json(state, http, &format!("/networks/{id}")).await?;
+            let network: Owned =
+                get_json(state, http, &format!("/networks/{id}"), "getNetwork").await?;
             (network.organization_id?, 1)
         }
         Unknown::Device(serial) => {
-            let device: Owned = get_json(state, http, &format!("/devices/{serial}")).await?;
+            let device: Owned =
+                get_json(state, http, &format!("/devices/{serial}"), "getDevice").await?;
             let network_id = device.network_id?;
             let known = state.directory().network_organization(&network_id);
             let (org, requests) = match known {
                 Some(org) => (org, 1),
                 None => {
                     let path = format!("/networks/{network_id}");
-                    let network: Owned = get_json(state, http, &path).await?;
+                    let network: Owned = get_json(state, http, &path, "getNetwork").await?;
                     let org = network.organization_id?;
                     state
                         .directory()
@@ -179,16 +182,35 @@ async fn list(
     Ok(())
 }
 
-/// A `GET` the client makes for itself (a lookup or a listing page), counted as one.
+/// A `GET` the client makes for itself (a lookup or a listing page), counted as one, on the
+/// same path as every request (retries, redirects, the directory learning from listings).
 async fn send_get(
     state: &ClientState,
     http: &reqwest::Client,
     path_and_query: &str,
     pace: Pace,
-) -> reqwest::Result<reqwest::Response> {
-    let request = state.request(http, Method::GET, path_and_query).build()?;
+    operation: &'static str,
+) -> Result<Exchange, Error> {
+    let request = state
+        .request(http, Method::GET, path_and_query)
+        .build()
+        .map_err(|e| {
+            Error::InvalidRequest(InvalidRequest {
+                operation,
+                parameter: None,
+                message: format!("the request cannot be built: {e}"),
+            })
+        })?;
     state.count_lookup();
-    state.execute(http, request, pace).await
+    let exchange = state
+        .send(http, request, &pace)
+        .await
+        .map_err(|failure| failure_error(operation, failure))?;
+    if exchange.status.is_success() {
+        Ok(exchange)
+    } else {
+        Err(answer_error(operation, &Method::GET, &exchange))
+    }
 }
 
 /// A lookup: one `GET`, paced by the global bucket, decoded as `T`.
@@ -196,19 +218,16 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     state: &ClientState,
     http: &reqwest::Client,
     path: &str,
+    operation: &'static str,
 ) -> Option<T> {
-    let response = send_get(state, http, path, state.pacer().global())
+    let exchange = send_get(state, http, path, state.pacer().global(), operation)
         .await
         .ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    let (_, body) = crate::decode::read_body(response).await.ok()?;
-    crate::decode::decode_body(&body).ok()
+    crate::decode::decode_body(&exchange.body).ok()
 }
 
 /// One page of a listing, paced by `org`'s bucket; the path and query of the next page, if
-/// its `Link` names one on a trusted host.
+/// its `Link` names one on a trusted host. The directory learned from it on its way.
 async fn get_page(
     state: &ClientState,
     http: &reqwest::Client,
@@ -216,13 +235,15 @@ async fn get_page(
     org: &str,
     operation: &'static str,
 ) -> Result<Option<String>, Error> {
-    let response = send_get(state, http, path_and_query, state.pacer().organization(org))
-        .await
-        .map_err(|source| transport_error(operation, source))?;
-    if !response.status().is_success() {
-        return Err(crate::operation::from_response(operation, response).await);
-    }
-    let next = page_links(response.headers())
+    let exchange = send_get(
+        state,
+        http,
+        path_and_query,
+        state.pacer().organization(org),
+        operation,
+    )
+    .await?;
+    let next = page_links(&exchange.headers)
         .next
         .and_then(|target| Url::parse(&target).ok())
         .filter(|url| state.trusted().trusts(url))
@@ -233,17 +254,5 @@ async fn get_page(
                 None => path,
             }
         });
-    // Read so that the directory learns from it.
-    crate::decode::read_body(response)
-        .await
-        .map_err(|source| transport_error(operation, source))?;
     Ok(next)
-}
-
-fn transport_error(operation: &'static str, source: reqwest::Error) -> Error {
-    Error::Transport(TransportError {
-        operation,
-        attempts: 1,
-        source,
-    })
 }

@@ -18,32 +18,29 @@
 //! ```
 
 use std::collections::{HashSet, VecDeque};
-use std::future::Future;
 use std::marker::PhantomData;
 
 use futures_core::Stream;
-use progenitor_client::ClientInfo as _;
-use reqwest::header::{HeaderMap, LINK};
-use reqwest::Url;
+use reqwest::{Request, Url};
 use serde::de::DeserializeOwned;
 
 pub use crate::decode::ItemCounts;
 use crate::decode::{decode_page, ItemsOf};
-use crate::error::Error;
-use crate::link::{find_rel, parse_link_header};
-use crate::operation::{call_undecoded, Operation, RawJson};
+use crate::error::{Error, InvalidRequest, Resume, StreamStopped};
+use crate::link::page_links;
+pub use crate::link::PageLinks;
+use crate::operation::{exchange, Operation, OperationSpec, RawJson};
+use crate::transport::Exchange;
+use crate::Client;
 
 /// An operation whose results come in pages (generated for every operation with
-/// `startingAfter` and `endingBefore` parameters).
-pub trait Paginate<'a>: Operation<'a, Output: PageBody> + Clone {
-    /// Sets the `startingAfter` cursor.
-    fn starting_after(self, cursor: String) -> Self;
-    /// Sets the `endingBefore` cursor.
-    fn ending_before(self, cursor: String) -> Self;
-
-    /// A paginator that sends this request, then follows the `Link` header page by page.
-    fn into_paginator(self) -> Paginator<'a, Self> {
-        Paginator::new(self)
+/// `startingAfter` and `endingBefore` parameters). Sealed, like [`Operation`].
+pub trait Paginate: Operation<Output: PageBody> {
+    /// A paginator that sends this request, then follows the `Link` header page by page. It
+    /// holds a clone of the client: its streams borrow nothing and can move into a task.
+    fn into_paginator(self) -> Paginator<Self::Output> {
+        let (client, request) = self.into_parts();
+        Paginator::new(Self::SPEC, client, request)
     }
 }
 
@@ -108,40 +105,83 @@ impl<T> Page<T> {
     }
 }
 
-/// The `Link` targets of a page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PageLinks {
-    /// `rel=first`.
-    pub first: Option<String>,
-    /// `rel=prev`.
-    pub prev: Option<String>,
-    /// `rel=next`.
-    pub next: Option<String>,
-    /// `rel=last`.
-    pub last: Option<String>,
-}
-
 /// Walks the pages of an operation. Holds one page at a time, whatever the total.
-#[derive(Debug, Clone)]
-pub struct Paginator<'a, O: Paginate<'a>> {
-    template: O,
+///
+/// A page that fails is retried like any request (a cut body, a closed connection, a 502);
+/// the stream never restarts, so no item comes twice and none is skipped. When a page fails
+/// for good after at least one page was delivered, the error is [`Error::StreamStopped`],
+/// naming the cursor to resume from ([`Paginator::resume_from`]); an error on the first page
+/// is the error a single call would return.
+pub struct Paginator<B> {
+    spec: &'static OperationSpec,
+    client: Client,
+    /// The first page's request, or why it cannot be built (reported by the first page).
+    first: Result<Request, InvalidRequest>,
     direction: Direction,
     max_pages: Option<usize>,
     max_items: Option<usize>,
     raw_json: bool,
-    _client: std::marker::PhantomData<&'a ()>,
+    body: PhantomData<fn() -> B>,
 }
 
-impl<'a, O: Paginate<'a>> Paginator<'a, O> {
-    fn new(template: O) -> Self {
+impl<B> Clone for Paginator<B> {
+    fn clone(&self) -> Self {
+        let first = match &self.first {
+            // A paginated request is a `GET`: it has no body that could fail to clone.
+            Ok(request) => request.try_clone().ok_or_else(|| InvalidRequest {
+                operation: self.spec.operation_id,
+                parameter: None,
+                message: "the request has a streaming body and cannot be sent twice".into(),
+            }),
+            Err(e) => Err(e.clone()),
+        };
         Self {
-            template,
+            spec: self.spec,
+            client: self.client.clone(),
+            first,
+            direction: self.direction,
+            max_pages: self.max_pages,
+            max_items: self.max_items,
+            raw_json: self.raw_json,
+            body: PhantomData,
+        }
+    }
+}
+
+impl<B> std::fmt::Debug for Paginator<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Paginator")
+            .field("operation", &self.spec.operation_id)
+            .field("direction", &self.direction)
+            .field("max_pages", &self.max_pages)
+            .field("max_items", &self.max_items)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: PageBody> Paginator<B> {
+    pub(crate) fn new(
+        spec: &'static OperationSpec,
+        client: Client,
+        first: Result<Request, Error>,
+    ) -> Self {
+        let first = first.map_err(|e| match e {
+            Error::InvalidRequest(e) => e,
+            other => InvalidRequest {
+                operation: spec.operation_id,
+                parameter: None,
+                message: other.to_string(),
+            },
+        });
+        Self {
+            spec,
+            client,
+            first,
             direction: Direction::Forward,
             max_pages: None,
             max_items: None,
             raw_json: false,
-            _client: std::marker::PhantomData,
+            body: PhantomData,
         }
     }
 
@@ -170,24 +210,31 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
         self
     }
 
+    /// Starts where a stopped stream left off ([`Error::StreamStopped`]): the page that
+    /// failed, then the rest.
+    pub fn resume_from(mut self, resume: &Resume) -> Self {
+        if let Ok(request) = &mut self.first {
+            set_query(request.url_mut(), resume.parameter, &resume.cursor);
+        }
+        self
+    }
+
     /// A stream of whole pages.
-    pub fn pages(
-        self,
-    ) -> impl Stream<Item = Result<Page<<O::Output as PageBody>::Item>, Error>> + Send + Unpin + 'a
+    pub fn pages(self) -> impl Stream<Item = Result<Page<B::Item>, Error>> + Send + Unpin + 'static
     where
-        <O::Output as PageBody>::Item: Send,
+        B: DeserializeOwned + Send + 'static,
+        B::Item: Send + 'static,
     {
-        self.page_stream::<AsGenerated>()
+        self.page_stream::<AsGenerated<B>>()
     }
 
     /// A stream of items, page after page.
-    pub fn items(
-        self,
-    ) -> impl Stream<Item = Result<<O::Output as PageBody>::Item, Error>> + Send + Unpin + 'a
+    pub fn items(self) -> impl Stream<Item = Result<B::Item, Error>> + Send + Unpin + 'static
     where
-        <O::Output as PageBody>::Item: Send,
+        B: DeserializeOwned + Send + 'static,
+        B::Item: Send + 'static,
     {
-        flatten(self.page_stream::<AsGenerated>())
+        flatten(self.page_stream::<AsGenerated<B>>())
     }
 
     /// A stream of whole pages whose items are decoded as `T` instead of the generated type:
@@ -220,25 +267,28 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn pages_as<T: DeserializeOwned + Send + 'a>(
+    pub fn pages_as<T: DeserializeOwned + Send + 'static>(
         self,
-    ) -> impl Stream<Item = Result<Page<T>, Error>> + Send + Unpin + 'a {
+    ) -> impl Stream<Item = Result<Page<T>, Error>> + Send + Unpin + 'static {
         self.page_stream::<As<T>>()
     }
 
     /// A stream of items decoded as `T`, page after page (see [`Paginator::pages_as`]).
-    pub fn items_as<T: DeserializeOwned + Send + 'a>(
+    pub fn items_as<T: DeserializeOwned + Send + 'static>(
         self,
-    ) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'a {
+    ) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'static {
         flatten(self.page_stream::<As<T>>())
     }
 
-    fn page_stream<D: PageDecoder<'a, O> + 'a>(
+    fn page_stream<D: PageDecoder + 'static>(
         self,
-    ) -> impl Stream<Item = Result<Page<D::Item>, Error>> + Send + Unpin + 'a {
-        let state = PageState::<O, D> {
-            next: Some(self.template.clone()),
-            template: self.template,
+    ) -> impl Stream<Item = Result<Page<D::Item>, Error>> + Send + Unpin + 'static {
+        let state = PageState::<D> {
+            spec: self.spec,
+            client: self.client,
+            next: Some(self.first.map_err(Error::InvalidRequest)),
+            template: None,
+            resume: None,
             direction: self.direction,
             max_pages: self.max_pages,
             items_left: self.max_items,
@@ -271,9 +321,9 @@ impl<'a, O: Paginate<'a>> Paginator<'a, O> {
 }
 
 /// The items of a stream of pages, one at a time.
-fn flatten<'a, T: Send + 'a>(
-    pages: impl Stream<Item = Result<Page<T>, Error>> + Send + Unpin + 'a,
-) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'a {
+fn flatten<T: Send + 'static>(
+    pages: impl Stream<Item = Result<Page<T>, Error>> + Send + Unpin + 'static,
+) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'static {
     Box::pin(futures_util::stream::unfold(
         (pages, VecDeque::new()),
         |(mut pages, mut buffered)| async move {
@@ -290,98 +340,78 @@ fn flatten<'a, T: Send + 'a>(
     ))
 }
 
-/// One page as fetched, before the paginator applies its limits and follows its `Link`.
-struct Fetched<T> {
-    links: PageLinks,
-    items: Vec<T>,
-    counts: Option<ItemCounts>,
-    raw: Option<RawJson>,
-}
-
 /// How a page's body becomes items.
-trait PageDecoder<'a, O: Paginate<'a>> {
-    type Item: Send + 'a;
-    fn fetch(
-        request: O,
-        raw_json: bool,
-    ) -> impl Future<Output = Result<Fetched<Self::Item>, Error>> + Send + 'a;
+trait PageDecoder: Send {
+    type Item: Send + 'static;
+    fn decode(
+        spec: &'static OperationSpec,
+        exchange: &Exchange,
+    ) -> Result<(Vec<Self::Item>, Option<ItemCounts>), Error>;
 }
 
 /// Items as the operation's generated type.
-struct AsGenerated;
+struct AsGenerated<B>(PhantomData<fn() -> B>);
 
-impl<'a, O: Paginate<'a>> PageDecoder<'a, O> for AsGenerated
+impl<B> PageDecoder for AsGenerated<B>
 where
-    <O::Output as PageBody>::Item: Send + 'a,
+    B: PageBody + DeserializeOwned + Send + 'static,
+    B::Item: Send + 'static,
 {
-    type Item = <O::Output as PageBody>::Item;
+    type Item = B::Item;
 
-    async fn fetch(request: O, raw_json: bool) -> Result<Fetched<Self::Item>, Error> {
-        // `call` reports failures exactly as a single call would.
-        let (response, raw) = if raw_json {
-            let (response, raw) = request.call_with_json().await?;
-            (response, Some(raw))
-        } else {
-            (request.call().await?, None)
-        };
-        let links = page_links(response.headers());
-        let (items, counts) = response.into_inner().into_parts();
-        Ok(Fetched {
-            links,
-            items,
-            counts,
-            raw,
-        })
+    fn decode(
+        spec: &'static OperationSpec,
+        exchange: &Exchange,
+    ) -> Result<(Vec<B::Item>, Option<ItemCounts>), Error> {
+        Ok(crate::operation::decode::<B>(spec, exchange)?.into_parts())
     }
 }
 
 /// Items as the caller's own type.
 struct As<T>(PhantomData<fn() -> T>);
 
-impl<'a, O: Paginate<'a>, T: DeserializeOwned + Send + 'a> PageDecoder<'a, O> for As<T> {
+impl<T: DeserializeOwned + Send + 'static> PageDecoder for As<T> {
     type Item = T;
 
-    async fn fetch(request: O, raw_json: bool) -> Result<Fetched<T>, Error> {
-        let response = call_undecoded(request).await?;
-        let links = page_links(&response.headers);
-        let body = &response.body;
-        let (items, counts) = decode_page::<T>(body).map_err(|e| {
+    fn decode(
+        spec: &'static OperationSpec,
+        exchange: &Exchange,
+    ) -> Result<(Vec<T>, Option<ItemCounts>), Error> {
+        let body = &exchange.body;
+        decode_page::<T>(body).map_err(|e| {
             Error::Decode(crate::error::decode_error::<ItemsOf<T>>(
-                O::SPEC.operation_id,
+                spec.operation_id,
                 body,
                 &e,
             ))
-        })?;
-        let raw = raw_json.then(|| serde_json::from_slice(body).unwrap_or(RawJson::Null));
-        crate::decode::keep_spare(response.body);
-        Ok(Fetched {
-            links,
-            items,
-            counts,
-            raw,
         })
     }
 }
 
-/// The `Link` targets of a response, by relation.
-pub(crate) fn page_links(headers: &HeaderMap) -> PageLinks {
-    let links = headers
-        .get_all(LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(parse_link_header)
-        .collect::<Vec<_>>();
-    PageLinks {
-        first: find_rel(&links, "first").map(str::to_owned),
-        prev: find_rel(&links, "prev").map(str::to_owned),
-        next: find_rel(&links, "next").map(str::to_owned),
-        last: find_rel(&links, "last").map(str::to_owned),
+/// Replaces every value of query parameter `name` with `value`.
+pub(crate) fn set_query(url: &mut Url, name: &str, value: &str) {
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut pairs = url.query_pairs_mut();
+    pairs.clear();
+    for (k, v) in &kept {
+        pairs.append_pair(k, v);
     }
+    pairs.append_pair(name, value);
 }
 
-struct PageState<O, D> {
-    template: O,
-    next: Option<O>,
+struct PageState<D> {
+    spec: &'static OperationSpec,
+    client: Client,
+    /// The request of the next page (the first one, until it is sent).
+    next: Option<Result<Request, Error>>,
+    /// The first request, kept to build the following pages from.
+    template: Option<Request>,
+    /// The cursor of the page being fetched, for a stopped stream's error.
+    resume: Option<Resume>,
     direction: Direction,
     max_pages: Option<usize>,
     items_left: Option<usize>,
@@ -392,16 +422,12 @@ struct PageState<O, D> {
     decoder: PhantomData<fn() -> D>,
 }
 
-impl<'a, O: Paginate<'a>, D: PageDecoder<'a, O>> PageState<O, D> {
+impl<D: PageDecoder> PageState<D> {
     /// The cursor to send next for a `Link` target, if it is safe to follow.
-    fn follow(
-        &mut self,
-        target: &str,
-        cursor_param: &str,
-        client: &crate::Client,
-    ) -> Result<String, String> {
+    fn follow(&mut self, target: &str, cursor_param: &str) -> Result<String, String> {
+        use progenitor_client::ClientInfo as _;
         let url = Url::parse(target).map_err(|e| format!("`Link` target is not a URL ({e})"))?;
-        if !client.inner().trusted().trusts(&url) {
+        if !self.client.inner().trusted().trusts(&url) {
             return Err(format!(
                 "`Link` points to `{}`, which is not a Meraki host",
                 crate::redirect::authority(&url)
@@ -420,15 +446,38 @@ impl<'a, O: Paginate<'a>, D: PageDecoder<'a, O>> PageState<O, D> {
         Ok(cursor)
     }
 
-    async fn fetch(&mut self, request: O) -> Result<Page<D::Item>, Error> {
-        let client = request.client();
-        let spec = O::SPEC;
-        let Fetched {
-            links,
-            mut items,
-            counts,
-            raw,
-        } = D::fetch(request, self.raw_json).await?;
+    /// Where the stream stopped, around a page's error.
+    fn stopped(&self, error: Error) -> Error {
+        if self.pages == 0 {
+            return error;
+        }
+        Error::StreamStopped(Box::new(StreamStopped {
+            operation: self.spec.operation_id,
+            pages_delivered: self.pages,
+            resume: self.resume.clone(),
+            error,
+        }))
+    }
+
+    async fn fetch(&mut self, request: Result<Request, Error>) -> Result<Page<D::Item>, Error> {
+        let spec = self.spec;
+        let request = request?;
+        if self.template.is_none() {
+            self.template = request.try_clone();
+        }
+        let exchange = match exchange(spec, &self.client, Ok(request)).await {
+            Ok(exchange) => exchange,
+            Err(e) => return Err(self.stopped(e)),
+        };
+        let (mut items, counts) = match D::decode(spec, &exchange) {
+            Ok(decoded) => decoded,
+            Err(e) => return Err(self.stopped(e)),
+        };
+        let links = page_links(&exchange.headers);
+        let raw = self
+            .raw_json
+            .then(|| serde_json::from_slice(&exchange.body).unwrap_or(RawJson::Null));
+        crate::decode::keep_spare(exchange.body);
         self.pages += 1;
         tracing::debug!(
             target: "meraki_api",
@@ -449,14 +498,26 @@ impl<'a, O: Paginate<'a>, D: PageDecoder<'a, O>> PageState<O, D> {
         };
         // An empty page ends the walk even if the server offers another link.
         if let (Some(target), false) = (target, items.is_empty()) {
-            match self.follow(target, cursor_param, client) {
-                Ok(cursor) => {
-                    let template = self.template.clone();
-                    self.next = Some(match self.direction {
-                        Direction::Forward => template.starting_after(cursor),
-                        Direction::Backward => template.ending_before(cursor),
-                    });
-                }
+            let next = self.follow(target, cursor_param).and_then(|cursor| {
+                let mut next = self
+                    .template
+                    .as_ref()
+                    .and_then(Request::try_clone)
+                    .ok_or_else(|| "the request cannot be sent again".to_owned())?;
+                set_query(next.url_mut(), cursor_param, &cursor);
+                self.resume = Some(Resume {
+                    parameter: if cursor_param == "startingAfter" {
+                        "startingAfter"
+                    } else {
+                        "endingBefore"
+                    },
+                    cursor,
+                    url: target.clone(),
+                });
+                Ok(next)
+            });
+            match next {
+                Ok(next) => self.next = Some(Ok(next)),
                 Err(reason) => {
                     self.pending_error = Some(Error::Pagination {
                         operation: spec.operation_id,

@@ -10,7 +10,7 @@
 //! use reqwest::Method;
 //!
 //! // Untyped: the body as `serde_json::Value`.
-//! let network = client.raw(Method::GET, "/networks/N_1").call().await?.into_inner();
+//! let network = client.raw(Method::GET, "/networks/N_1").call().await?;
 //!
 //! // Typed: any `Deserialize` type of yours.
 //! #[derive(serde::Deserialize)]
@@ -20,8 +20,7 @@
 //!     .query_array("serials", ["Q234-ABCD-0001"])
 //!     .decode_as::<Vec<Device>>()
 //!     .call()
-//!     .await?
-//!     .into_inner();
+//!     .await?;
 //!
 //! // Every page, following the `Link` header.
 //! let mut clients = client
@@ -33,17 +32,16 @@
 //! # let _ = (network, devices); Ok(()) }
 //! ```
 
-use std::future::Future;
 use std::marker::PhantomData;
 
-use progenitor_client::{ClientInfo as _, ResponseValue};
+use progenitor_client::ClientInfo as _;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::operation::{Operation, OperationSpec};
+use crate::error::{Error, InvalidRequest};
+use crate::operation::{sealed::Sealed, Operation, OperationSpec};
 use crate::pagination::{ItemCounts, PageBody, Paginate};
-use crate::transport::NOT_SENT_STATUS;
 use crate::Client;
 
 /// What errors of raw calls name as their operation.
@@ -52,16 +50,19 @@ static RAW_SPEC: OperationSpec = OperationSpec {
     operation_id: "rawRequest",
     method: "",
     path: "",
+    version: "",
+    parameters: &[],
     bounds: &[],
     paginated: true,
     batch: None,
 };
 
 /// A request built by hand: method, path below the base URL, query, JSON body; decoded as
-/// `T` (`serde_json::Value` unless [`RawRequest::decode_as`] says otherwise).
+/// `T` (`serde_json::Value` unless [`RawRequest::decode_as`] says otherwise). Holds a clone of
+/// the client.
 #[derive(Debug)]
-pub struct RawRequest<'a, T = serde_json::Value> {
-    client: &'a Client,
+pub struct RawRequest<T = serde_json::Value> {
+    client: Client,
     method: Method,
     path: String,
     query: Vec<(String, String)>,
@@ -71,10 +72,10 @@ pub struct RawRequest<'a, T = serde_json::Value> {
     output: PhantomData<fn() -> T>,
 }
 
-impl<T> Clone for RawRequest<'_, T> {
+impl<T> Clone for RawRequest<T> {
     fn clone(&self) -> Self {
         Self {
-            client: self.client,
+            client: self.client.clone(),
             method: self.method.clone(),
             path: self.path.clone(),
             query: self.query.clone(),
@@ -88,11 +89,11 @@ impl<T> Clone for RawRequest<'_, T> {
 impl Client {
     /// A raw request for `path` below the base URL, such as `/networks/N_1/devices`
     /// (see [`RawRequest`]). Path segments are sent as given: encode ids that need it.
-    pub fn raw(&self, method: Method, path: impl Into<String>) -> RawRequest<'_> {
+    pub fn raw(&self, method: Method, path: impl Into<String>) -> RawRequest {
         let path = path.into();
         let invalid = check_path(&path).err();
         RawRequest {
-            client: self,
+            client: self.clone(),
             method,
             path,
             query: Vec::new(),
@@ -121,7 +122,7 @@ fn check_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl<'a, T> RawRequest<'a, T> {
+impl<T> RawRequest<T> {
     /// Adds a query parameter.
     pub fn query(mut self, name: impl Into<String>, value: impl ToString) -> Self {
         self.query.push((name.into(), value.to_string()));
@@ -154,7 +155,7 @@ impl<'a, T> RawRequest<'a, T> {
     }
 
     /// Decodes the success body as `U` instead.
-    pub fn decode_as<U>(self) -> RawRequest<'a, U> {
+    pub fn decode_as<U>(self) -> RawRequest<U> {
         RawRequest {
             client: self.client,
             method: self.method,
@@ -166,68 +167,44 @@ impl<'a, T> RawRequest<'a, T> {
         }
     }
 
-    /// Replaces every value of query parameter `name` with `value`.
-    fn set_query(mut self, name: &str, value: String) -> Self {
-        self.query.retain(|(k, _)| k != name);
-        self.query.push((name.to_owned(), value));
-        self
-    }
-
-    async fn send(self) -> Result<ResponseValue<T>, progenitor_client::Error<()>>
-    where
-        T: DeserializeOwned,
-    {
-        use progenitor_client::Error as P;
-        if let Some(invalid) = self.invalid {
-            return Err(P::InvalidRequest(invalid));
+    fn build(&self) -> Result<reqwest::Request, Error> {
+        let invalid = |message: String| {
+            Error::InvalidRequest(InvalidRequest {
+                operation: RAW_SPEC.operation_id,
+                parameter: None,
+                message,
+            })
+        };
+        if let Some(message) = &self.invalid {
+            return Err(invalid(message.clone()));
         }
         let state = self.client.inner();
-        let http = self.client.client();
-        let mut builder = state.request(http, self.method, &self.path);
+        let mut builder = state.request(self.client.client(), self.method.clone(), &self.path);
         if !self.query.is_empty() {
             builder = builder.query(&self.query);
         }
         if let Some(body) = &self.body {
             builder = builder.json(body);
         }
-        let request = builder.build()?;
-        let response =
-            crate::hooks::send(state, http, request, RAW_SPEC.operation_id, &self.path).await?;
-        let status = response.status();
-        if status.is_success() && status.as_u16() != NOT_SENT_STATUS {
-            crate::decode::response_value(response).await
-        } else {
-            Err(P::UnexpectedResponse(response))
-        }
+        builder
+            .build()
+            .map_err(|e| invalid(format!("the request cannot be built: {e}")))
     }
 }
 
-impl<'a, T: DeserializeOwned + Send + 'a> Operation<'a> for RawRequest<'a, T> {
+impl<T> Sealed for RawRequest<T> {}
+
+impl<T: DeserializeOwned + Send + 'static> Operation for RawRequest<T> {
     const SPEC: &'static OperationSpec = &RAW_SPEC;
     type Output = T;
-    type ErrorBody = ();
 
-    fn client(&self) -> &'a Client {
-        self.client
-    }
-
-    fn send_raw(
-        self,
-    ) -> impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<()>>> + Send + 'a
-    {
-        self.send()
+    fn into_parts(self) -> (Client, Result<reqwest::Request, Error>) {
+        let request = self.build();
+        (self.client, request)
     }
 }
 
-impl<'a> Paginate<'a> for RawRequest<'a, serde_json::Value> {
-    fn starting_after(self, cursor: String) -> Self {
-        self.set_query("startingAfter", cursor)
-    }
-
-    fn ending_before(self, cursor: String) -> Self {
-        self.set_query("endingBefore", cursor)
-    }
-}
+impl Paginate for RawRequest<serde_json::Value> {}
 
 /// An untyped page: a JSON array's elements, an object's `items` (with `meta`'s counts), or
 /// any other value as the one item.

@@ -1,7 +1,19 @@
 //! Which hosts may receive a request (and so the API key): Meraki's, and the configured one.
-//! Used for redirects and for `Link` pagination targets alike.
+//! Used for redirects and for `Link` pagination targets alike. Following a redirect, and the
+//! shard memory it feeds: after the API moves an organization's requests to its shard host,
+//! later requests for that organization go there directly (as Meraki's SDKs do), until the
+//! shard stops answering. Each organization has its own shard.
 
-use reqwest::{Method, StatusCode, Url};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::{Method, Request, StatusCode, Url};
+
+use crate::pacing::Lane;
+
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: u32 = 10;
 
 /// Meraki's API domains; their subdomains (shards such as `n123.meraki.com`) count too.
 const MERAKI_DOMAINS: &[&str] = &[
@@ -72,6 +84,124 @@ pub(crate) fn method_after(status: StatusCode, method: &Method) -> Method {
     }
 }
 
+/// The redirects one call has followed.
+#[derive(Debug, Default)]
+pub(crate) struct Redirects {
+    followed: u32,
+}
+
+impl Redirects {
+    /// The request to send next for a redirect answer, or why not: `Err(Some(host))` for a
+    /// target that is not trusted, `Err(None)` when it cannot be followed (no `Location`,
+    /// too many redirects).
+    pub(crate) fn follow(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        answered_by: &Url,
+        mut request: Request,
+        trusted: &TrustedHosts,
+    ) -> Result<Request, Option<String>> {
+        self.followed += 1;
+        if self.followed > MAX_REDIRECTS {
+            return Err(None);
+        }
+        let location = headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(None)?;
+        let target = answered_by.join(location).map_err(|_| None)?;
+        if !trusted.trusts(&target) {
+            return Err(Some(authority(&target)));
+        }
+        let method = method_after(status, request.method());
+        if method != *request.method() {
+            *request.body_mut() = None;
+            request.headers_mut().remove(reqwest::header::CONTENT_TYPE);
+            request
+                .headers_mut()
+                .remove(reqwest::header::CONTENT_LENGTH);
+        }
+        *request.method_mut() = method;
+        *request.url_mut() = target;
+        Ok(request)
+    }
+}
+
+/// Where the API moved each organization's requests (requests of no known organization share
+/// one entry).
+#[derive(Debug, Default)]
+pub(crate) struct Shards {
+    by_organization: Mutex<HashMap<Option<Arc<str>>, Url>>,
+}
+
+fn key(lane: &Lane) -> Option<Arc<str>> {
+    match lane {
+        Lane::Organization(org) => Some(org.clone()),
+        Lane::Unresolved | Lane::Global => None,
+    }
+}
+
+impl Shards {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<Arc<str>>, Url>> {
+        self.by_organization
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends a request for the base URL to its organization's shard, if one is known.
+    pub(crate) fn route(&self, lane: &Lane, url: &mut Url, base: &Url) {
+        let shard = self.lock().get(&key(lane)).cloned();
+        if let Some(shard) = shard {
+            if same_origin(url, base) {
+                crate::transport::set_origin(url, &shard);
+            }
+        }
+    }
+
+    /// A redirect of the same path from the base URL (or the current shard) to another trusted
+    /// host names the organization's shard.
+    pub(crate) fn remember(&self, lane: &Lane, from: &Url, to: &Url, base: &Url) {
+        let mut shards = self.lock();
+        let key = key(lane);
+        let current = shards.get(&key);
+        let from_us = same_origin(from, base) || current.is_some_and(|s| same_origin(from, s));
+        if from_us && from.path() == to.path() && !same_origin(to, base) {
+            if !current.is_some_and(|s| same_origin(s, to)) {
+                tracing::info!(
+                    target: "meraki_api",
+                    shard = %authority(to),
+                    organization = key.as_deref(),
+                    "later calls go to the shard"
+                );
+            }
+            shards.insert(key, to.clone());
+        }
+    }
+
+    /// Stops using the shard if `url` is on it; says whether it was.
+    pub(crate) fn forget(&self, lane: &Lane, url: &Url) -> bool {
+        let mut shards = self.lock();
+        let key = key(lane);
+        let on_shard = shards.get(&key).is_some_and(|s| same_origin(url, s));
+        if on_shard {
+            tracing::info!(
+                target: "meraki_api",
+                shard = %authority(url),
+                "the shard stopped answering: back to the base URL"
+            );
+            shards.remove(&key);
+        }
+        on_shard
+    }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +227,30 @@ mod tests {
         let local = TrustedHosts::new(&url("http://127.0.0.1:8080/api/v1"), vec![]);
         assert!(local.trusts(&url("http://127.0.0.1:9999/x")));
         assert!(!local.trusts(&url("http://127.0.0.2:8080/x")));
+    }
+
+    #[test]
+    fn each_organization_keeps_its_own_shard() {
+        let base = url("https://api.meraki.com/api/v1");
+        let shards = Shards::default();
+        let (a, b) = (
+            Lane::Organization("1".into()),
+            Lane::Organization("2".into()),
+        );
+        let on = |host: &str| url(&format!("https://{host}/api/v1/organizations/x"));
+        shards.remember(&a, &on("api.meraki.com"), &on("n1.meraki.com"), &base);
+        shards.remember(&b, &on("api.meraki.com"), &on("n2.meraki.com"), &base);
+        let routed = |lane: &Lane| {
+            let mut u = on("api.meraki.com");
+            shards.route(lane, &mut u, &base);
+            u.host_str().unwrap().to_owned()
+        };
+        assert_eq!(routed(&a), "n1.meraki.com");
+        assert_eq!(routed(&b), "n2.meraki.com");
+        assert_eq!(routed(&Lane::Global), "api.meraki.com");
+        assert!(shards.forget(&a, &on("n1.meraki.com")));
+        assert_eq!(routed(&a), "api.meraki.com");
+        assert_eq!(routed(&b), "n2.meraki.com");
     }
 
     #[test]

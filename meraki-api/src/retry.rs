@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 
 /// Retry behaviour for 429s, 5xx and transport failures.
@@ -81,24 +81,43 @@ impl RetryPolicy {
         }
     }
 
-    /// Exponential backoff with full jitter for the wait after `attempt` (1-based) failed:
-    /// a random duration in `[d/2, d]`, `d = initial * 2^(attempt-1)`, capped.
+    /// Exponential backoff with jitter for the wait after `attempt` (1-based) failed: a random
+    /// duration in `[d/2, d]`, `d = initial * 2^(attempt-1)`, capped at `max_backoff`.
+    /// Saturates instead of overflowing, whatever the settings.
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .initial_backoff
             .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let ceiling = exp.min(self.max_backoff);
         let half = ceiling / 2;
-        half + half.mul_f64(fastrand::f64())
+        let spread = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        half.saturating_add(Duration::from_nanos(fastrand::u64(0..=spread)))
+    }
+
+    /// How long to wait before sending again: what the API asked for (`Retry-After`, on a
+    /// 429 or a 5xx, even beyond `max_backoff`: sending sooner only meets another refusal),
+    /// else the backoff.
+    pub(crate) fn wait(&self, retry: &Retry, attempt: u32) -> Duration {
+        retry.after.unwrap_or_else(|| self.backoff(attempt))
     }
 }
 
-/// What to do with the outcome of one attempt.
+/// What kind of failure an attempt met, when it is worth another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    Done,
-    RetryAfterThrottle,
-    RetryAfterBackoff,
+pub(crate) enum RetryKind {
+    /// 429: the API refused without acting.
+    Throttled,
+    /// 5xx from the API or a gateway.
+    Server,
+    /// The connection failed, or the answer did not arrive whole.
+    Transport,
+}
+
+/// A failure worth sending the request again for, and the delay the API asked for, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Retry {
+    pub(crate) kind: RetryKind,
+    pub(crate) after: Option<Duration>,
 }
 
 /// Idempotent methods may be sent again when the effect of a failure is unknown.
@@ -109,33 +128,45 @@ pub(crate) fn is_idempotent(method: &Method) -> bool {
     )
 }
 
-/// Classifies a response status.
-pub(crate) fn verdict_for_status(status: StatusCode, method: &Method) -> Verdict {
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        // The API refused without acting: safe to send again whatever the method.
-        Verdict::RetryAfterThrottle
+/// Classifies an answer: a 429 (any method: the API did not act), or a 5xx of an idempotent
+/// request, is worth another attempt.
+pub(crate) fn classify_status(
+    status: StatusCode,
+    headers: &HeaderMap,
+    method: &Method,
+) -> Option<Retry> {
+    let kind = if status == StatusCode::TOO_MANY_REQUESTS {
+        RetryKind::Throttled
     } else if status.is_server_error() && is_idempotent(method) {
-        Verdict::RetryAfterBackoff
+        RetryKind::Server
     } else {
-        Verdict::Done
-    }
+        return None;
+    };
+    let after = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    Some(Retry { kind, after })
 }
 
-/// Classifies a transport failure.
-pub(crate) fn verdict_for_error(error: &reqwest::Error, method: &Method) -> Verdict {
-    if error.is_connect() && !error.is_timeout() {
-        // Nothing reached the server.
-        Verdict::RetryAfterBackoff
-    } else if is_idempotent(method) && (error.is_timeout() || error.is_request() || error.is_body())
-    {
-        Verdict::RetryAfterBackoff
-    } else {
-        Verdict::Done
+/// Classifies a transport failure. A connection that never opened is retried whatever the
+/// method (nothing reached the server); a timeout, a request cut off or an answer that did not
+/// arrive whole only for idempotent methods. TLS failures are permanent: a certificate that
+/// does not verify now will not verify in a second either.
+pub(crate) fn classify_error(error: &reqwest::Error, method: &Method) -> Option<Retry> {
+    if crate::error::is_tls_failure(error) {
+        return None;
     }
+    let nothing_sent = error.is_connect() && !error.is_timeout();
+    let unknown_effect =
+        error.is_timeout() || error.is_request() || error.is_body() || error.is_decode();
+    (nothing_sent || (is_idempotent(method) && unknown_effect)).then_some(Retry {
+        kind: RetryKind::Transport,
+        after: None,
+    })
 }
 
 /// Parses `Retry-After`: delay-seconds (Meraki's form; fractions tolerated) or an HTTP date.
-pub fn parse_retry_after(value: &HeaderValue, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &HeaderValue, now: SystemTime) -> Option<Duration> {
     let text = value.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<f64>() {
         return (seconds.is_finite() && seconds >= 0.0)
@@ -197,21 +228,41 @@ mod tests {
 
     #[test]
     fn only_safe_retries() {
-        assert_eq!(
-            verdict_for_status(StatusCode::TOO_MANY_REQUESTS, &Method::POST),
-            Verdict::RetryAfterThrottle
-        );
-        assert_eq!(
-            verdict_for_status(StatusCode::BAD_GATEWAY, &Method::GET),
-            Verdict::RetryAfterBackoff
-        );
-        assert_eq!(
-            verdict_for_status(StatusCode::BAD_GATEWAY, &Method::POST),
-            Verdict::Done
-        );
-        assert_eq!(
-            verdict_for_status(StatusCode::NOT_FOUND, &Method::GET),
-            Verdict::Done
-        );
+        let none = HeaderMap::new();
+        let kind = |status: u16, method: &Method| {
+            classify_status(StatusCode::from_u16(status).unwrap(), &none, method).map(|r| r.kind)
+        };
+        assert_eq!(kind(429, &Method::POST), Some(RetryKind::Throttled));
+        assert_eq!(kind(502, &Method::GET), Some(RetryKind::Server));
+        assert_eq!(kind(502, &Method::DELETE), Some(RetryKind::Server));
+        assert_eq!(kind(502, &Method::POST), None);
+        assert_eq!(kind(404, &Method::GET), None);
+    }
+
+    #[test]
+    fn the_delay_the_api_asks_for_is_kept_beyond_max_backoff() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("120"));
+        let retry =
+            classify_status(StatusCode::SERVICE_UNAVAILABLE, &headers, &Method::GET).unwrap();
+        let policy = RetryPolicy::default().max_backoff(Duration::from_secs(5));
+        assert_eq!(policy.wait(&retry, 1), Duration::from_secs(120));
+        let no_header = Retry {
+            after: None,
+            ..retry
+        };
+        assert!(policy.wait(&no_header, 9) <= Duration::from_secs(5));
+    }
+
+    #[test]
+    fn huge_settings_saturate_instead_of_overflowing() {
+        let policy = RetryPolicy::default()
+            .initial_backoff(Duration::MAX)
+            .max_backoff(Duration::MAX);
+        for attempt in [0, 1, 2, 31, 32, u32::MAX] {
+            assert!(policy.backoff(attempt) >= Duration::MAX / 2);
+        }
+        let zero = RetryPolicy::default().initial_backoff(Duration::ZERO);
+        assert_eq!(zero.backoff(3), Duration::ZERO);
     }
 }

@@ -1,32 +1,30 @@
 //! The one way a request goes out, for generated operations, paginators, raw calls, action
-//! batches and directory lookups alike: paced by the buckets its caller chose, retried,
-//! redirected only to Meraki's hosts, kept on the organization's shard, or, in dry-run mode,
-//! not sent at all when it would write.
+//! batches and directory lookups alike.
+//!
+//! [`ClientState::send`] drives one call through named steps: `prepare` (dry run, shard),
+//! then per attempt `attempt` (pace, credentials for this hop, send, **read the whole body**)
+//! and `conclude` (the retry verdict, a redirect to follow, or the end). The body belongs to the
+//! attempt: a body cut short, a connection closed mid-answer or a read that times out is a
+//! failed attempt like any other, retried when the method allows. What the call learned
+//! (status, headers, body, attempts, whether an earlier attempt's answer was lost) comes back
+//! as an [`Exchange`], or why it ended without one as a [`Failure`]: values, nothing ambient.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderName, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT};
-use reqwest::{Method, Request, Response, StatusCode, Url};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::{Method, Request, StatusCode, Url};
 use tokio::time::Instant;
 
 use crate::directory::{lesson_for, Directory, Lookups};
+use crate::error::NotSent;
 use crate::pacing::{Pace, Pacer, RateLimitConfig};
-use crate::redirect::{authority, is_redirect, method_after, TrustedHosts};
-use crate::retry::{
-    parse_retry_after, verdict_for_error, verdict_for_status, RetryPolicy, Verdict,
-};
-
-/// Most redirects followed for one request.
-const MAX_REDIRECTS: u32 = 10;
-
-/// The status of the stand-in response for a write that dry-run mode did not send. No
-/// operation documents it, so the generated code hands it back as unexpected, untouched.
-pub(crate) const NOT_SENT_STATUS: u16 = 299;
+use crate::redirect::{authority, is_redirect, Redirects, Shards, TrustedHosts};
+use crate::retry::{classify_error, classify_status, Retry, RetryKind, RetryPolicy};
 
 /// What the client shares between its clones: limits, the directory of who owns which
-/// network and device, the shard it was redirected to, and counts.
+/// network and device, the shards it was redirected to, and counts.
 #[derive(Clone)]
 pub struct ClientState {
     shared: Arc<Shared>,
@@ -38,6 +36,8 @@ struct Shared {
     auth: (HeaderName, HeaderValue),
     user_agent: HeaderValue,
     retry: RetryPolicy,
+    /// The per-attempt timeout the client's own HTTP client was built with, if it was.
+    attempt_timeout: Option<Duration>,
     pacer: Pacer,
     directory: Directory,
     lookups: Lookups,
@@ -46,11 +46,7 @@ struct Shared {
     base_path: String,
     /// The configured base URL (scheme, host, port and path).
     base: Url,
-    /// The spec's version, sent as `api-version` by every request.
-    api_version: &'static str,
-    /// Where the API last redirected the base URL's requests to (its shard): later requests go
-    /// there directly, as Meraki's SDKs do, until it fails to connect.
-    shard: std::sync::Mutex<Option<Url>>,
+    shards: Shards,
     stats: Counters,
 }
 
@@ -61,12 +57,12 @@ pub(crate) struct Settings {
     pub(crate) auth: (HeaderName, HeaderValue),
     pub(crate) user_agent: HeaderValue,
     pub(crate) retry: RetryPolicy,
+    pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) rate_limit: RateLimitConfig,
     pub(crate) extra_hosts: Vec<String>,
     pub(crate) resolve: ResolveSettings,
     pub(crate) directory_capacity: usize,
     pub(crate) dry_run: bool,
-    pub(crate) api_version: &'static str,
 }
 
 /// How networks and devices of unknown organizations are resolved.
@@ -116,59 +112,54 @@ pub struct Stats {
     pub not_sent: u64,
 }
 
-/// Attached to the final response: how many attempts it took.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Attempts(pub u32);
-
-/// Attached to a redirect response that was not followed because of its target.
-#[derive(Debug, Clone)]
-pub(crate) struct RefusedRedirect {
-    pub host: String,
+/// The answer a call ended with, read whole, and what it took to get it.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    /// Times the request was sent, redirects not counted.
+    pub(crate) attempts: u32,
+    /// An earlier attempt may have reached the API without its answer reaching us (a lost
+    /// or cut answer, a 5xx from a gateway): its effect is unknown.
+    pub(crate) earlier_answer_lost: bool,
 }
 
-/// A write that dry-run mode checked and did not send: what would have gone out.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct NotSent {
-    /// `POST`, `PUT`, `DELETE` or `PATCH`.
-    pub method: Method,
-    /// The path below the base URL, encoded as it would have been sent
-    /// (`/networks/N_1/devices/claim`).
-    pub path: String,
-    /// The query string, if any, encoded.
-    pub query: Option<String>,
-    /// The JSON body, if any.
-    pub body: Option<serde_json::Value>,
+/// Why a call ended without an answer to hand back.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The last attempt failed in transport (connect, TLS, timeout, a body cut short).
+    Transport {
+        source: reqwest::Error,
+        attempts: u32,
+    },
+    /// The API redirected to a host that is not trusted; nothing was sent there.
+    RedirectRefused { host: String, attempts: u32 },
+    /// Dry-run mode kept this write from being sent.
+    NotSent(Box<NotSent>),
 }
 
-tokio::task_local! {
-    /// Set by `Operation::call` so a transport error can report the attempts made.
-    pub(crate) static ATTEMPTS: std::cell::Cell<u32>;
-    /// Set by `Operation::call_with_json`: the success body is kept here as well.
-    pub(crate) static CAPTURED_BODY: std::cell::RefCell<Option<bytes::Bytes>>;
+/// One attempt's answer, before the verdict.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    url: Url,
 }
 
-/// Where a caller asked for the raw body too, reads it once, keeps a (shared, uncopied)
-/// handle, and hands progenitor an equivalent response to decode.
-async fn capture_body(mut response: Response) -> reqwest::Result<Response> {
-    if CAPTURED_BODY.try_with(|_| ()).is_err() {
-        return Ok(response);
-    }
-    let mut rebuilt = http::Response::builder()
-        .status(response.status())
-        .version(response.version());
-    if let Some(headers) = rebuilt.headers_mut() {
-        *headers = response.headers().clone();
-    }
-    if let Some(extensions) = rebuilt.extensions_mut() {
-        *extensions = std::mem::take(response.extensions_mut());
-    }
-    let body = response.bytes().await?;
-    let _ = CAPTURED_BODY.try_with(|slot| *slot.borrow_mut() = Some(body.clone()));
-    let rebuilt = rebuilt
-        .body(reqwest::Body::from(body))
-        .expect("status and headers come from a valid response");
-    Ok(Response::from(rebuilt))
+/// What a call carries from attempt to attempt.
+struct CallState {
+    started: Instant,
+    attempts: u32,
+    redirects: Redirects,
+    earlier_answer_lost: bool,
+}
+
+/// What to do after an attempt.
+enum Next {
+    Done(Result<Exchange, Failure>),
+    Send(Request),
+    Retry(Request, Duration),
 }
 
 impl std::fmt::Debug for ClientState {
@@ -189,6 +180,7 @@ impl ClientState {
             auth: settings.auth,
             user_agent: settings.user_agent,
             retry: settings.retry,
+            attempt_timeout: settings.attempt_timeout,
             pacer: Pacer::new(settings.rate_limit),
             directory: Directory::new(settings.directory_capacity),
             lookups: Lookups::default(),
@@ -196,8 +188,7 @@ impl ClientState {
             trusted: TrustedHosts::new(base_url, settings.extra_hosts),
             base_path: base_url.path().trim_end_matches('/').to_owned(),
             base: base_url.clone(),
-            api_version: settings.api_version,
-            shard: std::sync::Mutex::new(None),
+            shards: Shards::default(),
             stats: Counters::default(),
         };
         Self {
@@ -255,8 +246,8 @@ impl ClientState {
             .unwrap_or(path)
     }
 
-    /// A request for `path` below the base URL (with its query, encoded), with the headers
-    /// every generated operation sends (`Accept`, `api-version`).
+    /// A request for `path` below the base URL (with its query, encoded), accepting JSON as
+    /// every generated operation does.
     pub(crate) fn request(
         &self,
         http: &reqwest::Client,
@@ -266,7 +257,6 @@ impl ClientState {
         let base = self.shared.base.as_str().trim_end_matches('/');
         http.request(method, format!("{base}{path_and_query}"))
             .header(reqwest::header::ACCEPT, "application/json")
-            .header("api-version", self.shared.api_version)
     }
 
     /// Counts since the client was built.
@@ -281,154 +271,220 @@ impl ClientState {
         }
     }
 
-    /// Sends `request` paced by `pace`: waits for its buckets, retries 429s, 5xx and transport
-    /// failures as the policy allows, follows redirects to trusted hosts, and marks a
-    /// successful listing so that the directory learns from its body when it is decoded.
-    pub(crate) async fn execute(
+    /// Sends `request` paced by `pace` until it has an answer worth handing back: waits for
+    /// its buckets before every attempt, retries what the policy allows, follows redirects to
+    /// trusted hosts, and lets the directory learn from a successful listing.
+    pub(crate) async fn send(
         &self,
         http: &reqwest::Client,
         mut request: Request,
-        pace: Pace,
-    ) -> reqwest::Result<Response> {
+        pace: &Pace,
+    ) -> Result<Exchange, Failure> {
         if self.withholds(&request) {
-            return Ok(self.not_sent(request));
+            return Err(Failure::NotSent(Box::new(self.not_sent(&request))));
         }
-        let shared = &*self.shared;
-        let headers = request.headers_mut();
-        headers.insert(shared.auth.0.clone(), shared.auth.1.clone());
-        headers.insert(USER_AGENT, shared.user_agent.clone());
-        let started = Instant::now();
-        let mut attempt = 0u32;
-        let mut redirects = 0u32;
-        self.route_to_shard(request.url_mut());
+        self.shared
+            .shards
+            .route(&pace.lane, request.url_mut(), &self.shared.base);
+        let mut call = CallState {
+            started: Instant::now(),
+            attempts: 0,
+            redirects: Redirects::default(),
+            earlier_answer_lost: false,
+        };
         loop {
-            attempt += 1;
-            let _ = ATTEMPTS.try_with(|a| a.set(attempt));
-            shared.pacer.acquire(&pace).await;
+            self.shared.pacer.acquire(pace).await;
+            call.attempts += 1;
             // A body that cannot be cloned (a stream) is sent once, without retries.
             let spare = request.try_clone();
-            shared.stats.requests.fetch_add(1, Ordering::Relaxed);
             let method = request.method().clone();
-            let outcome = http.execute(request).await;
-            let verdict = match &outcome {
-                Ok(response) => verdict_for_status(response.status(), &method),
-                Err(error) => verdict_for_error(error, &method),
-            };
-            let Some(mut spare) = spare else {
-                return outcome.map(|r| finish(r, attempt));
-            };
-            if matches!(&outcome, Err(e) if e.is_connect()) && self.forget_shard(spare.url()) {
-                set_origin(spare.url_mut(), &shared.base);
-            }
-            if let Ok(response) = &outcome {
-                if is_redirect(response.status()) {
-                    let from = spare.url().clone();
-                    match self.redirect(response, spare, &mut redirects) {
-                        Ok(next) => {
-                            tracing::debug!(
-                                target: "meraki_api",
-                                status = response.status().as_u16(),
-                                to = %authority(next.url()),
-                                "following redirect"
-                            );
-                            self.remember_shard(&from, next.url());
-                            request = next;
-                            attempt -= 1; // A redirect is not a failed attempt.
-                            continue;
-                        }
-                        Err(refused) => {
-                            let mut response = outcome.expect("matched Ok");
-                            if let Some(refused) = refused {
-                                tracing::warn!(
-                                    target: "meraki_api",
-                                    to = %refused.host,
-                                    "refused a redirect to a host that is not Meraki's"
-                                );
-                                response.extensions_mut().insert(refused);
-                            }
-                            return Ok(finish(response, attempt));
-                        }
-                    }
+            let outcome = self.attempt(http, request, &call).await;
+            match self.conclude(&mut call, &method, outcome, spare, pace) {
+                Next::Done(result) => return result,
+                Next::Send(next) => request = next,
+                Next::Retry(next, wait) => {
+                    self.shared.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(wait).await;
+                    request = next;
                 }
             }
-            let wait = match verdict {
-                Verdict::Done => {
-                    let mut response = outcome?;
-                    if !response.status().is_success() {
-                        return Ok(finish(response, attempt));
-                    }
-                    shared.pacer.succeeded(&pace);
-                    if method == Method::GET {
-                        self.attach_lesson(&mut response);
-                    }
-                    return capture_body(response).await.map(|r| finish(r, attempt));
-                }
-                Verdict::RetryAfterThrottle => {
-                    shared.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    shared.pacer.throttled(&pace);
-                    outcome
-                        .as_ref()
-                        .ok()
-                        .and_then(|r| r.headers().get(RETRY_AFTER))
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()))
-                        .unwrap_or_else(|| shared.retry.backoff(attempt))
-                        .min(shared.retry.max_backoff)
-                }
-                Verdict::RetryAfterBackoff => shared.retry.backoff(attempt),
-            };
-            let out_of_time = shared
-                .retry
-                .deadline
-                .is_some_and(|d| started.elapsed() + wait > d);
-            if attempt >= shared.retry.max_attempts || out_of_time {
-                return outcome.map(|r| finish(r, attempt));
-            }
-            match &outcome {
-                Ok(_) if verdict == Verdict::RetryAfterThrottle => tracing::info!(
-                    target: "meraki_api",
-                    attempt,
-                    wait_ms = wait.as_millis() as u64,
-                    lane = ?pace.lane,
-                    "429: waiting before sending again (the request's bucket slows down)"
-                ),
-                Ok(response) => tracing::info!(
-                    target: "meraki_api",
-                    attempt,
-                    status = response.status().as_u16(),
-                    wait_ms = wait.as_millis() as u64,
-                    "server error: retrying"
-                ),
-                Err(error) => tracing::info!(
-                    target: "meraki_api",
-                    attempt,
-                    error = %error,
-                    wait_ms = wait.as_millis() as u64,
-                    "transport failure: retrying"
-                ),
-            }
-            // Free the connection before waiting.
-            drop(outcome);
-            shared.stats.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(wait).await;
-            request = spare;
         }
     }
 
-    /// A listing's body teaches the directory who owns what; the decoder that reads the body
-    /// anyway passes it on (`decode::Observer`), so nothing is read twice.
-    fn attach_lesson(&self, response: &mut Response) {
-        let Some(lesson) = lesson_for(self.relative_path(response.url())) else {
-            return;
-        };
-        let state = self.clone();
-        let observer = crate::decode::Observer::new(move |body: &[u8]| {
-            state.shared.directory.learn(&lesson, body);
-        });
-        response.extensions_mut().insert(observer);
+    /// One attempt: credentials for this hop only, the request, and its whole answer.
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        mut request: Request,
+        call: &CallState,
+    ) -> reqwest::Result<Answer> {
+        self.authorize(&mut request);
+        if let Some(timeout) = self.attempt_timeout(call) {
+            *request.timeout_mut() = Some(timeout);
+        }
+        self.shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let response = http.execute(request).await?;
+        let status = response.status();
+        let url = response.url().clone();
+        let (headers, body) = crate::decode::read_body(response).await?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+            url,
+        })
     }
 
-    /// The stand-in response for a write that dry-run mode does not send.
-    fn not_sent(&self, request: Request) -> Response {
+    /// The key and User-Agent go on a request only when its URL is trusted with them (this
+    /// is the one place a request gets them), so no path to the wire carries them elsewhere.
+    fn authorize(&self, request: &mut Request) {
+        let shared = &*self.shared;
+        let trusted = shared.trusted.trusts(request.url());
+        let headers = request.headers_mut();
+        // progenitor sends the merged document's `info.version` with every operation, which is
+        // true of two operations out of 668 (`OperationSpec::version` has each one's); the
+        // API does not read it. Not sent rather than sent false.
+        headers.remove("api-version");
+        headers.insert(USER_AGENT, shared.user_agent.clone());
+        if trusted {
+            headers.insert(shared.auth.0.clone(), shared.auth.1.clone());
+        } else {
+            headers.remove(&shared.auth.0);
+        }
+    }
+
+    /// The smaller of the per-attempt timeout and what the deadline leaves: an attempt in
+    /// flight keeps the deadline too.
+    fn attempt_timeout(&self, call: &CallState) -> Option<Duration> {
+        let left = self.shared.retry.deadline.map(|d| {
+            d.saturating_sub(call.started.elapsed())
+                .max(Duration::from_millis(1))
+        });
+        match (left, self.shared.attempt_timeout) {
+            (Some(left), Some(per_attempt)) => Some(left.min(per_attempt)),
+            (left, _) => left,
+        }
+    }
+
+    /// The verdict on one attempt: done, a redirect to send, or a retry after a wait.
+    fn conclude(
+        &self,
+        call: &mut CallState,
+        method: &Method,
+        outcome: reqwest::Result<Answer>,
+        spare: Option<Request>,
+        pace: &Pace,
+    ) -> Next {
+        let shared = &*self.shared;
+        if matches!(&outcome, Ok(a) if a.status == StatusCode::TOO_MANY_REQUESTS) {
+            shared.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            shared.pacer.throttled(pace);
+        }
+        let Some(mut spare) = spare else {
+            return Next::Done(self.finish(call, outcome, pace));
+        };
+        let outcome = match outcome {
+            Ok(answer) if is_redirect(answer.status) => {
+                return self.follow_redirect(call, answer, spare, pace)
+            }
+            other => other,
+        };
+        if matches!(&outcome, Err(e) if e.is_connect())
+            && shared.shards.forget(&pace.lane, spare.url())
+        {
+            set_origin(spare.url_mut(), &shared.base);
+        }
+        let retry = match &outcome {
+            Ok(answer) => classify_status(answer.status, &answer.headers, method),
+            Err(error) => classify_error(error, method),
+        };
+        let Some(retry) = retry else {
+            return Next::Done(self.finish(call, outcome, pace));
+        };
+        let wait = shared.retry.wait(&retry, call.attempts);
+        let out_of_time = shared
+            .retry
+            .deadline
+            .is_some_and(|d| call.started.elapsed().saturating_add(wait) > d);
+        if call.attempts >= shared.retry.max_attempts || out_of_time {
+            return Next::Done(self.finish(call, outcome, pace));
+        }
+        trace_retry(&outcome, &retry, call.attempts, wait, pace);
+        if retry.kind != RetryKind::Throttled && !matches!(&outcome, Err(e) if e.is_connect()) {
+            // The request may have reached the API; only its answer is unknown.
+            call.earlier_answer_lost = true;
+        }
+        Next::Retry(spare, wait)
+    }
+
+    /// A redirect's target, if trusted and within the limit, is sent next (not an attempt).
+    fn follow_redirect(
+        &self,
+        call: &mut CallState,
+        answer: Answer,
+        spare: Request,
+        pace: &Pace,
+    ) -> Next {
+        let from = spare.url().clone();
+        let followed = call.redirects.follow(
+            answer.status,
+            &answer.headers,
+            &answer.url,
+            spare,
+            &self.shared.trusted,
+        );
+        match followed {
+            Ok(next) => {
+                tracing::debug!(
+                    target: "meraki_api",
+                    status = answer.status.as_u16(),
+                    to = %authority(next.url()),
+                    "following redirect"
+                );
+                self.shared
+                    .shards
+                    .remember(&pace.lane, &from, next.url(), &self.shared.base);
+                call.attempts -= 1;
+                Next::Send(next)
+            }
+            Err(Some(host)) => {
+                tracing::warn!(
+                    target: "meraki_api",
+                    to = %host,
+                    "refused a redirect to a host that is not Meraki's"
+                );
+                Next::Done(Err(Failure::RedirectRefused {
+                    host,
+                    attempts: call.attempts,
+                }))
+            }
+            // No `Location`, or too many redirects: the 3xx is the answer.
+            Err(None) => Next::Done(Ok(exchange(call, answer))),
+        }
+    }
+
+    /// The call's end: a successful listing teaches the directory; pacing recovers.
+    fn finish(
+        &self,
+        call: &CallState,
+        outcome: reqwest::Result<Answer>,
+        pace: &Pace,
+    ) -> Result<Exchange, Failure> {
+        let answer = outcome.map_err(|source| Failure::Transport {
+            source,
+            attempts: call.attempts,
+        })?;
+        if answer.status.is_success() {
+            self.shared.pacer.succeeded(pace);
+            if let Some(lesson) = lesson_for(self.relative_path(&answer.url)) {
+                self.shared.directory.learn(&lesson, &answer.body);
+            }
+        }
+        Ok(exchange(call, answer))
+    }
+
+    /// What a write that dry-run mode does not send would have been.
+    fn not_sent(&self, request: &Request) -> NotSent {
         self.shared.stats.not_sent.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             target: "meraki_api",
@@ -440,98 +496,55 @@ impl ClientState {
             .body()
             .and_then(reqwest::Body::as_bytes)
             .and_then(|bytes| serde_json::from_slice(bytes).ok());
-        let record = NotSent {
+        NotSent {
             method: request.method().clone(),
             path: self.relative_path(request.url()).to_owned(),
             query: request.url().query().map(str::to_owned),
             body,
-        };
-        let mut response = http::Response::new(reqwest::Body::from(Vec::new()));
-        *response.status_mut() = StatusCode::from_u16(NOT_SENT_STATUS).expect("a status in range");
-        response.extensions_mut().insert(record);
-        let mut response = Response::from(response);
-        response.extensions_mut().insert(Attempts(0));
-        response
-    }
-
-    /// Sends a request for the base URL to the shard the API moved us to, if any.
-    fn route_to_shard(&self, url: &mut Url) {
-        let shard = self
-            .shared
-            .shard
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(shard) = shard {
-            if same_origin(url, &self.shared.base) {
-                set_origin(url, &shard);
-            }
         }
     }
+}
 
-    /// A redirect of the same path from the base URL (or the current shard) to another trusted
-    /// host names the organization's shard.
-    fn remember_shard(&self, from: &Url, to: &Url) {
-        let mut shard = self.shared.shard.lock().unwrap_or_else(|e| e.into_inner());
-        let from_us = same_origin(from, &self.shared.base)
-            || shard.as_ref().is_some_and(|s| same_origin(from, s));
-        if from_us && from.path() == to.path() && !same_origin(to, &self.shared.base) {
-            if !shard.as_ref().is_some_and(|s| same_origin(s, to)) {
-                tracing::info!(target: "meraki_api", shard = %authority(to), "later calls go to the shard");
-            }
-            *shard = Some(to.clone());
-        }
+fn exchange(call: &CallState, answer: Answer) -> Exchange {
+    Exchange {
+        status: answer.status,
+        headers: answer.headers,
+        body: answer.body,
+        attempts: call.attempts,
+        earlier_answer_lost: call.earlier_answer_lost,
     }
+}
 
-    /// Stops using the shard if `url` is on it; says whether it was.
-    fn forget_shard(&self, url: &Url) -> bool {
-        let mut shard = self.shared.shard.lock().unwrap_or_else(|e| e.into_inner());
-        let on_shard = shard.as_ref().is_some_and(|s| same_origin(url, s));
-        if on_shard {
-            tracing::info!(
-                target: "meraki_api",
-                shard = %authority(url),
-                "the shard stopped answering: back to the base URL"
-            );
-            *shard = None;
-        }
-        on_shard
-    }
-
-    /// The request to send next for a redirect, or why not: `Err(Some(_))` for a refused
-    /// target, `Err(None)` when the redirect cannot be followed (no Location, too many).
-    fn redirect(
-        &self,
-        response: &Response,
-        mut request: Request,
-        redirects: &mut u32,
-    ) -> Result<Request, Option<RefusedRedirect>> {
-        *redirects += 1;
-        if *redirects > MAX_REDIRECTS {
-            return Err(None);
-        }
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(None)?;
-        let target = response.url().join(location).map_err(|_| None)?;
-        if !self.shared.trusted.trusts(&target) {
-            return Err(Some(RefusedRedirect {
-                host: authority(&target),
-            }));
-        }
-        let method = method_after(response.status(), request.method());
-        if method != *request.method() {
-            *request.body_mut() = None;
-            request.headers_mut().remove(reqwest::header::CONTENT_TYPE);
-            request
-                .headers_mut()
-                .remove(reqwest::header::CONTENT_LENGTH);
-        }
-        *request.method_mut() = method;
-        *request.url_mut() = target;
-        Ok(request)
+fn trace_retry(
+    outcome: &reqwest::Result<Answer>,
+    retry: &Retry,
+    attempt: u32,
+    wait: Duration,
+    pace: &Pace,
+) {
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Ok(_) if retry.kind == RetryKind::Throttled => tracing::info!(
+            target: "meraki_api",
+            attempt,
+            wait_ms,
+            lane = ?pace.lane,
+            "429: waiting before sending again (the request's bucket slows down)"
+        ),
+        Ok(answer) => tracing::info!(
+            target: "meraki_api",
+            attempt,
+            status = answer.status.as_u16(),
+            wait_ms,
+            "server error: retrying"
+        ),
+        Err(error) => tracing::info!(
+            target: "meraki_api",
+            attempt,
+            error = %error,
+            wait_ms,
+            "transport failure: retrying"
+        ),
     }
 }
 
@@ -543,33 +556,17 @@ fn is_write(method: &Method) -> bool {
     )
 }
 
-fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
-}
-
 /// Moves `url` to `origin`'s scheme, host and port, keeping path and query.
-fn set_origin(url: &mut Url, origin: &Url) {
+pub(crate) fn set_origin(url: &mut Url, origin: &Url) {
     // Both are http(s) URLs with hosts, so none of these can fail.
     let _ = url.set_scheme(origin.scheme());
     let _ = url.set_host(origin.host_str());
     let _ = url.set_port(origin.port());
 }
 
-fn finish(mut response: Response, attempts: u32) -> Response {
-    response.extensions_mut().insert(Attempts(attempts));
-    response
-}
-
-/// Reads the `Retry-After` of a final 429, for error reports.
-pub(crate) fn retry_after_of(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+/// Reads the `Retry-After` of a final answer, for error reports.
+pub(crate) fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
     headers
-        .get(RETRY_AFTER)
-        .and_then(|v| parse_retry_after(v, SystemTime::now()))
-}
-
-/// Whether `status` is one the client would have retried.
-pub(crate) fn is_throttle(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| crate::retry::parse_retry_after(v, SystemTime::now()))
 }

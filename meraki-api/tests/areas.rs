@@ -86,8 +86,7 @@ async fn one_operation_of_every_area() {
         .get_administered_identities_me()
         .call()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(me.name.as_deref(), Some("Miles"));
     assert_eq!(
         client
@@ -131,20 +130,9 @@ async fn one_operation_of_every_area() {
             .len(),
         1
     );
-    let network = client
-        .get_network()
-        .network_id("N_1")
-        .call()
-        .await
-        .unwrap()
-        .into_inner();
+    let network = client.get_network().network_id("N_1").call().await.unwrap();
     assert_eq!(network.id.as_deref(), Some("N_1"));
-    let organizations = client
-        .get_organizations()
-        .call()
-        .await
-        .unwrap()
-        .into_inner();
+    let organizations = client.get_organizations().call().await.unwrap();
     assert_eq!(organizations[0].name.as_deref(), Some("Org"));
     client
         .get_device_sensor_relationships()

@@ -27,8 +27,7 @@ async fn http_proxy_from_the_environment_is_used() {
         .organization_id("549236")
         .call()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(licenses.len(), 1);
     assert_eq!(proxy.received_requests().await.unwrap().len(), 1);
 }

@@ -63,8 +63,7 @@ async fn list(client: &Client) -> Result<Vec<String>, Error> {
         .get_organization_licenses()
         .organization_id(ORG)
         .call()
-        .await?
-        .into_inner();
+        .await?;
     Ok(body.into_iter().filter_map(|l| l.id).collect())
 }
 

@@ -31,7 +31,7 @@ async fn licenses(client: &Client) -> Result<usize, Error> {
         .organization_id("549236")
         .call()
         .await?;
-    Ok(body.into_inner().len())
+    Ok(body.len())
 }
 
 /// A plain `reqwest::Client` of the caller's, with its own TLS set-up (this workspace builds

@@ -141,6 +141,9 @@ fn same_operation(a: &OperationDoc, b: &OperationDoc) -> bool {
         && a.operation == b.operation
 }
 
+/// The extension naming the API version of the document each operation came from.
+pub const API_VERSION: &str = "x-api-version";
+
 fn build_document(
     newest: Option<&OperationDoc>,
     all: &[OperationDoc],
@@ -162,19 +165,21 @@ fn build_document(
         Value::Array(union_of_tags(newest, all, kept)),
     );
 
-    let mut paths: BTreeMap<&str, BTreeMap<&str, &Map<String, Value>>> = BTreeMap::new();
+    let mut paths: BTreeMap<&str, BTreeMap<&str, &OperationDoc>> = BTreeMap::new();
     for doc in kept {
-        paths
-            .entry(&doc.path)
-            .or_default()
-            .insert(&doc.method, &doc.operation);
+        paths.entry(&doc.path).or_default().insert(&doc.method, doc);
     }
     let paths: Map<String, Value> = paths
         .into_iter()
         .map(|(path, methods)| {
             let methods = methods
                 .into_iter()
-                .map(|(method, op)| (method.to_owned(), Value::Object(op.clone())))
+                .map(|(method, doc)| {
+                    let mut op = doc.operation.clone();
+                    // The document's version: `info.version` is only the newest one's.
+                    op.insert(API_VERSION.into(), Value::String(doc.version.to_string()));
+                    (method.to_owned(), Value::Object(op))
+                })
                 .collect();
             (path.to_owned(), Value::Object(methods))
         })
