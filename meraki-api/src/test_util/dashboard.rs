@@ -410,6 +410,16 @@ impl Respond for Responder {
                 let org = org.unwrap_or_default();
                 self.create_batch(&mut state, org, request)
             }
+            ("GET", ["organizations", _, "actionBatches"]) => {
+                let org = org.unwrap_or_default();
+                let batches: Vec<Value> = state
+                    .batches
+                    .iter()
+                    .filter(|b| b.org == org)
+                    .map(|b| self.describe(b))
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(Value::Array(batches))
+            }
             ("GET", ["organizations", _, "actionBatches", id]) => {
                 match state.batches.iter().find(|b| b.id == *id) {
                     Some(batch) => ResponseTemplate::new(200).set_body_json(self.describe(batch)),

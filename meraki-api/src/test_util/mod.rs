@@ -251,7 +251,9 @@ fn client(server: &MockServer) -> Client {
 }
 
 mod dashboard;
+mod faults;
 pub use dashboard::{Counts as DashboardCounts, SimulatedDashboard, SimulatedDashboardBuilder};
+pub use faults::{Fault, FaultCounts, FaultPlan, FaultyProxy, ProxyError};
 
 /// Decodes `body` as operation `operation_id`'s output type, with the decoder `.send()` uses,
 /// and encodes the typed value back to JSON: what a caller would see of that body. `None` for an
