@@ -38,7 +38,7 @@ async fn run() -> Result<(), String> {
         .continue_after_failure(args.has("continue"))
         .run(actions);
     let stdout = std::io::stdout();
-    let (mut batches, mut completed, mut failed, mut not_submitted) = (0, 0, 0, 0);
+    let (mut batches, mut completed, mut failed, mut unknown, mut not_submitted) = (0, 0, 0, 0, 0);
     let mut first_failure = None;
     while let Some(report) = reports.next().await {
         let mut out = stdout.lock();
@@ -47,27 +47,43 @@ async fn run() -> Result<(), String> {
             .and_then(|()| out.flush())
             .map_err(|e| e.to_string())?;
         batches += 1;
-        match &report.outcome {
-            BatchOutcome::Completed { .. } => completed += report.actions.len(),
+        let (what, detail) = match &report.outcome {
+            BatchOutcome::Completed { .. } => {
+                completed += report.actions.len();
+                continue;
+            }
             BatchOutcome::Failed { errors } => {
                 failed += report.actions.len();
-                first_failure.get_or_insert_with(|| {
-                    format!(
-                        "batch {} ({}, actions {}-{}) failed: {}",
-                        report.index,
-                        report.id.as_deref().unwrap_or("not accepted"),
-                        report.first_action,
-                        report.first_action + report.actions.len() - 1,
-                        errors.join("; ")
-                    )
-                });
+                ("failed", errors.join("; "))
             }
-            _ => not_submitted += report.actions.len(),
-        }
+            BatchOutcome::Unknown { reason } => {
+                unknown += report.actions.len();
+                (
+                    "has an unknown outcome (it may have run: check before running it again)",
+                    reason.clone(),
+                )
+            }
+            _ => {
+                not_submitted += report.actions.len();
+                continue;
+            }
+        };
+        first_failure.get_or_insert_with(|| {
+            format!(
+                "batch {} ({}, actions {}-{}) {what}: {detail}",
+                report.index,
+                report.id.as_deref().unwrap_or(match report.outcome {
+                    BatchOutcome::Failed { .. } => "not accepted",
+                    _ => "no id known",
+                }),
+                report.first_action,
+                report.first_action + report.actions.len() - 1,
+            )
+        });
     }
     let stats = client.stats();
     eprintln!(
-        "batches: {batches}, actions completed: {completed}, failed: {failed}, not submitted: {not_submitted}, requests: {}, throttled: {}, elapsed: {:.2?}",
+        "batches: {batches}, actions completed: {completed}, failed: {failed}, unknown: {unknown}, not submitted: {not_submitted}, requests: {}, throttled: {}, elapsed: {:.2?}",
         stats.requests,
         stats.throttled,
         started.elapsed()

@@ -30,9 +30,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -132,17 +133,38 @@ pub enum BatchOutcome {
         /// What the API says the batch created.
         created_resources: Vec<Value>,
     },
-    /// The batch failed as a whole (batches are atomic), or could not be submitted.
+    /// The API said the batch failed as a whole (batches are atomic: none of its actions
+    /// took effect), or refused it when it was submitted.
     Failed {
-        /// The API's errors, or why the batch could not be submitted.
+        /// The API's errors.
         errors: Vec<String>,
     },
-    /// Not submitted, because an earlier batch failed (see
-    /// [`BatchRunner::continue_after_failure`]) or the client is in dry-run mode.
+    /// Not submitted: nothing of it reached the API (an earlier batch failed, see
+    /// [`BatchRunner::continue_after_failure`]; the API kept answering 429; dry-run mode).
     NotSubmitted {
         /// Why.
         reason: String,
     },
+    /// The client cannot know what became of the batch: its submission's answer was lost and
+    /// the organization's batches could not be listed, or its status could not be read
+    /// before its time ran out. It may have run: look it up (the report's `id`, or
+    /// `getOrganizationActionBatches`) before applying its actions again.
+    Unknown {
+        /// What is known, and what is not.
+        reason: String,
+    },
+}
+
+impl BatchOutcome {
+    /// `completed`, `failed`, `not_submitted` or `unknown`, as reports print it.
+    pub fn status(&self) -> &'static str {
+        match self {
+            BatchOutcome::Completed { .. } => "completed",
+            BatchOutcome::Failed { .. } => "failed",
+            BatchOutcome::NotSubmitted { .. } => "not_submitted",
+            BatchOutcome::Unknown { .. } => "unknown",
+        }
+    }
 }
 
 /// One batch's report: which actions it held and what became of them. Every action given to
@@ -183,6 +205,9 @@ pub struct BatchRunner {
     first_poll: Duration,
     max_poll: Duration,
     timeout: Duration,
+    /// Ids of batches this run found after a lost answer, so two batches of the same actions
+    /// are not both taken for one.
+    claimed: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Client {
@@ -201,6 +226,7 @@ impl Client {
             max_poll: Duration::from_secs(10),
             // The API gives a confirmed batch 10 minutes to complete.
             timeout: Duration::from_secs(11 * 60),
+            claimed: Arc::default(),
         }
     }
 }
@@ -244,8 +270,9 @@ impl BatchRunner {
         self
     }
 
-    /// How long a batch may take before it is reported failed (default 11 minutes: the API
-    /// completes or fails a confirmed batch within 10).
+    /// How long a batch may take, from its confirmation, before its outcome is reported
+    /// unknown (default 11 minutes: the API completes or fails a confirmed batch within 10).
+    /// Waiting for a slot to submit it is bounded by the same duration, apart.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -320,11 +347,18 @@ impl RunState {
         if let Some(report) = self.running.next().await {
             if self.stopped.is_none() {
                 match &report.outcome {
-                    BatchOutcome::Failed { .. } if !self.runner.continue_after_failure => {
+                    BatchOutcome::Failed { .. } | BatchOutcome::Unknown { .. }
+                        if !self.runner.continue_after_failure =>
+                    {
                         self.stopped = Some(format!(
-                            "batch {} ({}) failed and later batches may depend on it",
+                            "batch {} ({}) {} and later batches may depend on it",
                             report.index,
-                            report.id.as_deref().unwrap_or("not submitted")
+                            report.id.as_deref().unwrap_or("no id"),
+                            if report.outcome.status() == "failed" {
+                                "failed"
+                            } else {
+                                "has an unknown outcome"
+                            }
                         ));
                     }
                     BatchOutcome::NotSubmitted { reason } => {
@@ -378,18 +412,14 @@ impl BatchRunner {
         actions: Vec<Action>,
     ) -> BatchReport {
         let started = Instant::now();
-        let (id, outcome) = self.submit_and_wait(&actions, started).await;
+        let (id, outcome) = self.submit_and_wait(&actions).await;
         tracing::info!(
             target: "meraki_api",
             organization = %self.organization_id,
             batch = index,
             id = id.as_deref(),
             actions = actions.len(),
-            status = match &outcome {
-                BatchOutcome::Completed { .. } => "completed",
-                BatchOutcome::Failed { .. } => "failed",
-                BatchOutcome::NotSubmitted { .. } => "not_submitted",
-            },
+            status = outcome.status(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "action batch finished"
         );
@@ -402,21 +432,44 @@ impl BatchRunner {
         }
     }
 
-    async fn submit_and_wait(
-        &self,
-        actions: &[Action],
-        started: Instant,
-    ) -> (Option<String>, BatchOutcome) {
-        let path = format!("/organizations/{}/actionBatches", self.organization_id);
+    fn batches_path(&self) -> String {
+        format!("/organizations/{}/actionBatches", self.organization_id)
+    }
+
+    async fn submit_and_wait(&self, actions: &[Action]) -> (Option<String>, BatchOutcome) {
+        let submitted = match self.submit(actions).await {
+            Submitted::Batch(state) => state,
+            Submitted::Not(outcome) => return (None, outcome),
+        };
+        // The API gives a confirmed batch its time from confirmation (the submission).
+        let confirmed = Instant::now();
+        let Some(id) = submitted.id else {
+            return (
+                None,
+                BatchOutcome::Unknown {
+                    reason: "the API accepted the batch but gave no id".into(),
+                },
+            );
+        };
+        let status = submitted.status.unwrap_or_default();
+        let outcome = self.wait_for(&id, status, confirmed).await;
+        (Some(id), outcome)
+    }
+
+    /// Submits the batch (confirmed). Waits for a slot while the API says too many batches
+    /// run. When the answer is lost, finds out from the organization's list of batches
+    /// whether it was created, and submits it again only when it was not.
+    async fn submit(&self, actions: &[Action]) -> Submitted {
+        let path = self.batches_path();
         let body = json!({
             "confirmed": true,
             "synchronous": self.synchronous,
             "actions": actions,
         });
+        let slot_wait_started = Instant::now();
         let mut wait = self.first_poll;
-        // Another client may be running this organization's batches too: the API then
-        // refuses with "Too many concurrently executing batches"; wait for a slot.
-        let submitted = loop {
+        let mut lost_answers = 0;
+        loop {
             let result = self
                 .client
                 .raw(Method::POST, &path)
@@ -424,70 +477,139 @@ impl BatchRunner {
                 .decode_as::<BatchState>()
                 .call()
                 .await;
-            match result {
-                Ok(state) => break state,
+            let lost = match result {
+                Ok(state) => return Submitted::Batch(state),
+                // Another client may be running this organization's batches too: wait for a
+                // slot (the batch's own time has not started).
                 Err(Error::Api(e))
                     if e.messages.iter().any(|m| m.contains("executing batches"))
-                        && started.elapsed() + wait < self.timeout =>
+                        && slot_wait_started.elapsed() + wait < self.timeout =>
                 {
                     tokio::time::sleep(wait).await;
                     wait = self.next_poll(wait);
+                    continue;
                 }
-                Err(e @ Error::DryRun { .. }) => {
-                    return (
-                        None,
-                        BatchOutcome::NotSubmitted {
-                            reason: e.to_string(),
-                        },
-                    )
+                Err(e @ (Error::DryRun { .. } | Error::RateLimited(_))) => {
+                    // Refused without acting (a 429 outlasting the retries), or dry run.
+                    return Submitted::Not(BatchOutcome::NotSubmitted {
+                        reason: e.to_string(),
+                    });
                 }
-                Err(Error::Api(e)) => {
-                    return (
-                        None,
-                        BatchOutcome::Failed {
-                            errors: if e.messages.is_empty() {
-                                vec![e.to_string()]
-                            } else {
-                                e.messages
-                            },
-                        },
-                    )
+                Err(Error::Transport(e)) if e.source.is_connect() => {
+                    return Submitted::Not(BatchOutcome::NotSubmitted {
+                        reason: format!("could not connect: {}", Error::Transport(e)),
+                    });
+                }
+                Err(Error::Api(e)) if !e.status.is_server_error() => {
+                    // The API refused the batch: nothing ran.
+                    let errors = if e.messages.is_empty() {
+                        vec![e.to_string()]
+                    } else {
+                        e.messages
+                    };
+                    return Submitted::Not(BatchOutcome::Failed { errors });
+                }
+                // Lost or cut answers, gateway errors, an answer that does not decode: the
+                // batch may exist.
+                Err(e) => e,
+            };
+            lost_answers += 1;
+            tracing::info!(
+                target: "meraki_api",
+                organization = %self.organization_id,
+                error = %lost,
+                "action batch submission's answer lost: looking for the batch"
+            );
+            match self.find_submitted(actions).await {
+                Ok(Some(state)) => return Submitted::Batch(state),
+                Ok(None) if lost_answers < MAX_RESUBMISSIONS => {
+                    // Not created: safe to submit again.
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(None) => {
+                    return Submitted::Not(BatchOutcome::NotSubmitted {
+                        reason: format!(
+                            "{lost_answers} submissions lost and none created: last error: {lost}"
+                        ),
+                    })
                 }
                 Err(e) => {
-                    return (
-                        None,
-                        BatchOutcome::Failed {
-                            errors: vec![e.to_string()],
-                        },
-                    )
+                    return Submitted::Not(BatchOutcome::Unknown {
+                        reason: format!(
+                            "the submission's answer was lost ({lost}) and the organization's \
+                             batches could not be listed ({e})"
+                        ),
+                    })
                 }
             }
-        };
-        let Some(id) = submitted.id else {
-            return (
-                None,
-                BatchOutcome::Failed {
-                    errors: vec!["the API accepted the batch but gave no id".into()],
-                },
-            );
-        };
-        let mut status = submitted.status.unwrap_or_default();
+        }
+    }
+
+    /// The batch this runner submitted with `actions`, if the organization has it: the same
+    /// actions, in order, and not yet claimed by another batch of this run.
+    async fn find_submitted(&self, actions: &[Action]) -> Result<Option<BatchState>, Error> {
+        let ours = serde_json::to_value(actions).unwrap_or(Value::Null);
+        // A submission still on its way may show a moment later: look twice.
+        for look in 0..2 {
+            if look > 0 {
+                tokio::time::sleep(self.first_poll).await;
+            }
+            let batches = self
+                .client
+                .raw(Method::GET, self.batches_path())
+                .decode_as::<Vec<ListedBatch>>()
+                .call()
+                .await?;
+            let mut claimed = self.claimed.lock().unwrap_or_else(PoisonError::into_inner);
+            let found = batches.into_iter().find(|b| {
+                b.id.as_ref()
+                    .is_some_and(|id| !claimed.contains(id) && same_actions(&b.actions, &ours))
+            });
+            if let Some(batch) = found {
+                if let Some(id) = &batch.id {
+                    claimed.insert(id.clone());
+                }
+                return Ok(Some(BatchState {
+                    id: batch.id,
+                    status: batch.status,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the batch's status until it completes or fails, within the batch's time. A read
+    /// that fails is read again (with backoff); when time runs out the outcome is unknown.
+    async fn wait_for(
+        &self,
+        id: &str,
+        mut status: BatchStatus,
+        confirmed: Instant,
+    ) -> BatchOutcome {
         let mut wait = self.first_poll;
         let mut polls = 0;
-        let batch_path = format!("{path}/{id}");
+        let batch_path = format!("{}/{id}", self.batches_path());
+        let mut last_error = None;
         while !status.completed && !status.failed {
-            if started.elapsed() + wait > self.timeout {
-                let errors = vec![format!(
-                    "not complete after {:.0?}; its status is still to be read at {batch_path}",
-                    started.elapsed()
-                )];
-                return (Some(id), BatchOutcome::Failed { errors });
+            if confirmed.elapsed() + wait > self.timeout {
+                let reason = match &last_error {
+                    Some(e) => format!(
+                        "not known to be done after {:.0?}; last status read failed: {e}; \
+                         read it at {batch_path}",
+                        confirmed.elapsed()
+                    ),
+                    None => format!(
+                        "not done after {:.0?}; its status is still to be read at {batch_path}",
+                        confirmed.elapsed()
+                    ),
+                };
+                return BatchOutcome::Unknown { reason };
             }
             tokio::time::sleep(wait).await;
             polls += 1;
             // Most batches finish within seconds: read at the first interval a few times,
             // then back off.
-            if polls >= STEADY_POLLS {
+            if polls >= STEADY_POLLS || last_error.is_some() {
                 wait = self.next_poll(wait);
             }
             let read = self
@@ -497,20 +619,15 @@ impl BatchRunner {
                 .call()
                 .await;
             match read {
-                Ok(state) => status = state.status.unwrap_or_default(),
-                // Retries are spent: the batch still runs; read again after the next wait.
-                Err(Error::Transport(_) | Error::RateLimited(_)) => {}
-                Err(e) => {
-                    return (
-                        Some(id),
-                        BatchOutcome::Failed {
-                            errors: vec![format!("its status could not be read: {e}")],
-                        },
-                    )
+                Ok(state) => {
+                    status = state.status.unwrap_or_default();
+                    last_error = None;
                 }
+                // The batch still runs whatever happened to this read.
+                Err(e) => last_error = Some(e.to_string()),
             }
         }
-        let outcome = if status.completed && !status.failed {
+        if status.completed && !status.failed {
             BatchOutcome::Completed {
                 created_resources: status.created_resources.unwrap_or_default(),
             }
@@ -525,11 +642,44 @@ impl BatchRunner {
                 })
                 .collect();
             BatchOutcome::Failed { errors }
-        };
-        (Some(id), outcome)
+        }
     }
 
     fn next_poll(&self, wait: Duration) -> Duration {
         wait.mul_f64(1.5).min(self.max_poll)
     }
+}
+
+/// Submissions of one batch whose answers were lost before the runner stops trying.
+const MAX_RESUBMISSIONS: u32 = 3;
+
+/// How a submission ended.
+enum Submitted {
+    Batch(BatchState),
+    Not(BatchOutcome),
+}
+
+/// A batch as the organization's list shows it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListedBatch {
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<BatchStatus>,
+    #[serde(default)]
+    actions: Value,
+}
+
+/// Whether a listed batch holds the actions the runner sent: resource, operation and body.
+fn same_actions(listed: &Value, ours: &Value) -> bool {
+    let (Some(listed), Some(ours)) = (listed.as_array(), ours.as_array()) else {
+        return false;
+    };
+    listed.len() == ours.len()
+        && listed.iter().zip(ours).all(|(a, b)| {
+            let body = |v: &Value| v.get("body").cloned().filter(|b| !b.is_null());
+            a.get("resource") == b.get("resource")
+                && a.get("operation") == b.get("operation")
+                && body(a) == body(b)
+        })
 }

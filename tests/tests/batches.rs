@@ -317,3 +317,143 @@ async fn raw_calls_are_paced_paginated_and_decoded_like_generated_ones() {
         .await;
     assert!(matches!(escaping, Err(Error::InvalidRequest(_))));
 }
+
+/// Runs 1,000 actions (batch 3 fails at the API) through a proxy that loses or cuts 30% of
+/// answers, submissions and status reads alike.
+async fn under_lost_answers(
+    seed: u64,
+) -> (SimulatedDashboard, Vec<meraki_api::batch::BatchReport>) {
+    use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy};
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 3, 0)
+        .per_org_limit(200.0, 200.0)
+        .global_limit(500.0)
+        .batch_runtime(Duration::from_millis(200))
+        .start()
+        .await;
+    let plan = FaultPlan::random(
+        seed,
+        &[
+            (Fault::LostAnswer, 0.10),
+            (Fault::CutBody, 0.10),
+            (Fault::BadGateway, 0.10),
+        ],
+    );
+    let proxy = FaultyProxy::start(&dashboard.base_url(), plan)
+        .await
+        .unwrap();
+    let client = dashboard
+        .client_builder()
+        .base_url(proxy.base_url())
+        .rate_limit(meraki_api::RateLimitConfig::default().per_organization(200.0, 200.0))
+        .retry(
+            meraki_api::RetryPolicy::default()
+                .max_attempts(6)
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(50)),
+        )
+        .build()
+        .unwrap();
+    let mut actions = renames(1_000);
+    actions[300 + 7].body = Some(json!({"fail": true}));
+    let reports = client
+        .action_batches(ORG)
+        .continue_after_failure(true)
+        .poll_interval(Duration::from_millis(50), Duration::from_millis(100))
+        .run_to_end(actions)
+        .await;
+    assert!(proxy.counts().faults > 10, "{:?}", proxy.counts());
+    (dashboard, reports)
+}
+
+#[tokio::test]
+async fn lost_answers_never_turn_into_failures_or_double_submissions() {
+    for seed in [11, 12] {
+        let (dashboard, reports) = under_lost_answers(seed).await;
+        // Every action once, in batch order.
+        let accounted: Vec<usize> = reports.iter().map(|r| r.first_action).collect();
+        assert_eq!(accounted, (0..10).map(|i| i * 100).collect::<Vec<_>>());
+        assert_eq!(
+            reports.iter().map(|r| r.actions.len()).sum::<usize>(),
+            1_000
+        );
+        // The true outcome of each: batch 3 failed at the API, the rest completed.
+        for report in &reports {
+            let expected = if report.index == 3 {
+                "failed"
+            } else {
+                "completed"
+            };
+            assert_eq!(report.outcome.status(), expected, "seed {seed}: {report:?}");
+            assert!(report.id.is_some(), "seed {seed}: {report:?}");
+        }
+        // No batch submitted twice.
+        let counts = dashboard.counts();
+        assert_eq!(counts.batches, 10, "seed {seed}: {counts:?}");
+        assert_eq!(counts.actions, 1_000, "seed {seed}: {counts:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_whose_status_cannot_be_read_in_time_is_unknown_not_failed() {
+    use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy};
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 3, 0)
+        .batch_runtime(Duration::from_secs(60))
+        .start()
+        .await;
+    // The submission goes through; every status read after it is lost.
+    let plan = FaultPlan::script(
+        std::iter::once(None).chain(std::iter::repeat_n(Some(Fault::LostAnswer), 200)),
+    );
+    let proxy = FaultyProxy::start(&dashboard.base_url(), plan)
+        .await
+        .unwrap();
+    let client = dashboard
+        .client_builder()
+        .base_url(proxy.base_url())
+        .retry(meraki_api::RetryPolicy::never())
+        .build()
+        .unwrap();
+    let reports = client
+        .action_batches(ORG)
+        .poll_interval(Duration::from_millis(20), Duration::from_millis(50))
+        .timeout(Duration::from_millis(400))
+        .run_to_end(renames(5))
+        .await;
+    let BatchOutcome::Unknown { reason } = &reports[0].outcome else {
+        panic!("{:?}", reports[0])
+    };
+    assert!(reason.contains("last status read failed"), "{reason}");
+    assert!(reports[0].id.is_some());
+    assert_eq!(dashboard.counts().batches, 1);
+}
+
+#[tokio::test]
+async fn a_lost_submission_answer_is_found_in_the_organizations_batches() {
+    use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy};
+    for fault in [
+        Fault::LostAnswer,
+        Fault::CutBody,
+        Fault::BadGateway,
+        Fault::Refused,
+    ] {
+        let dashboard = dashboard().await;
+        let proxy = FaultyProxy::start(&dashboard.base_url(), FaultPlan::script([Some(fault)]))
+            .await
+            .unwrap();
+        let client = dashboard
+            .client_builder()
+            .base_url(proxy.base_url())
+            .build()
+            .unwrap();
+        let reports = client
+            .action_batches(ORG)
+            .poll_interval(Duration::from_millis(50), Duration::from_millis(100))
+            .run_to_end(renames(30))
+            .await;
+        assert!(reports[0].completed(), "{fault:?}: {:?}", reports[0]);
+        // Found after a lost answer, or (refused before it arrived) submitted again: once.
+        assert_eq!(dashboard.counts().batches, 1, "{fault:?}");
+    }
+}
