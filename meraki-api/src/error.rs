@@ -171,6 +171,9 @@ pub struct DecodeError {
     pub message: String,
     /// A short excerpt of the body around the failure.
     pub excerpt: String,
+    /// Where a paginator decodes items one by one ([`crate::pagination::Paginator::lenient_items`]):
+    /// the item's position in its page and its JSON as sent.
+    pub item: Option<(usize, String)>,
 }
 
 /// A request that never produced a response.
@@ -399,6 +402,19 @@ pub(crate) fn error_messages(body: &[u8]) -> Vec<String> {
     }
 }
 
+impl DecodeError {
+    /// What no repair could fix in an answer (see `lenient::decode_repaired`).
+    pub(crate) fn unrepaired(operation: &'static str, error: crate::lenient::Unrepaired) -> Self {
+        Self {
+            operation,
+            path: error.path,
+            message: error.message,
+            excerpt: excerpt(&error.context, 0, 80),
+            item: None,
+        }
+    }
+}
+
 /// Re-decodes a body that failed, this time tracking the path, to say where it failed.
 pub(crate) fn decode_error<T: DeserializeOwned>(
     operation: &'static str,
@@ -417,6 +433,7 @@ pub(crate) fn decode_error<T: DeserializeOwned>(
         path,
         message,
         excerpt: excerpt(&text, offset, 80),
+        item: None,
     }
 }
 

@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 
 pub use crate::decode::ItemCounts;
 use crate::decode::{decode_page, ItemsOf};
-use crate::error::{Error, InvalidRequest, Resume, StreamStopped};
+use crate::error::{DecodeError, Error, InvalidRequest, Resume, StreamStopped};
 use crate::link::page_links;
 pub use crate::link::PageLinks;
 use crate::operation::{exchange, Operation, OperationSpec, RawJson};
@@ -280,6 +280,51 @@ impl<B: PageBody> Paginator<B> {
         flatten(self.page_stream::<As<T>>())
     }
 
+    /// A stream of items in which one item that does not decode (after the repairs every
+    /// decode makes, see the README's "What decodes") is an [`Error::Decode`] of its own, with
+    /// its position, JSON path and JSON as sent ([`crate::DecodeError::item`]), and the
+    /// stream goes on with the next item. Any other error ends the stream as usual. Each item
+    /// is decoded on its own, which costs more CPU than [`Paginator::items`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: meraki_api::Client) -> Result<(), meraki_api::Error> {
+    /// use futures_util::StreamExt;
+    /// use meraki_api::prelude::*;
+    ///
+    /// let mut licenses = client
+    ///     .get_organization_licenses()
+    ///     .organization_id("123456")
+    ///     .into_paginator()
+    ///     .lenient_items();
+    /// while let Some(license) = licenses.next().await {
+    ///     match license {
+    ///         Ok(license) => println!("{:?}", license.id),
+    ///         Err(meraki_api::Error::Decode(bad)) if bad.item.is_some() => {
+    ///             eprintln!("skipped: {}", meraki_api::Error::Decode(bad))
+    ///         }
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn lenient_items(
+        self,
+    ) -> impl Stream<Item = Result<B::Item, Error>> + Send + Unpin + 'static
+    where
+        B::Item: DeserializeOwned + Send + 'static,
+    {
+        self.lenient_items_as::<B::Item>()
+    }
+
+    /// [`Paginator::lenient_items`], decoding items as `T` (see [`Paginator::items_as`]).
+    pub fn lenient_items_as<T: DeserializeOwned + Send + 'static>(
+        self,
+    ) -> impl Stream<Item = Result<T, Error>> + Send + Unpin + 'static {
+        futures_util::StreamExt::map(flatten(self.page_stream::<EachItem<T>>()), |item| {
+            item.and_then(|decoded| decoded)
+        })
+    }
+
     fn page_stream<D: PageDecoder + 'static>(
         self,
     ) -> impl Stream<Item = Result<Page<D::Item>, Error>> + Send + Unpin + 'static {
@@ -378,13 +423,56 @@ impl<T: DeserializeOwned + Send + 'static> PageDecoder for As<T> {
         exchange: &Exchange,
     ) -> Result<(Vec<T>, Option<ItemCounts>), Error> {
         let body = &exchange.body;
-        decode_page::<T>(body).map_err(|e| {
-            Error::Decode(crate::error::decode_error::<ItemsOf<T>>(
-                spec.operation_id,
-                body,
-                &e,
-            ))
+        decode_page::<T>(body).or_else(|e| {
+            let operation = spec.operation_id;
+            match crate::lenient::decode_repaired::<ItemsOf<T>>(body) {
+                Some(Ok(ItemsOf::Items(items, counts))) => Ok((items, counts)),
+                Some(Err(left)) => Err(Error::Decode(DecodeError::unrepaired(operation, left))),
+                _ => Err(Error::Decode(crate::error::decode_error::<ItemsOf<T>>(
+                    operation, body, &e,
+                ))),
+            }
         })
+    }
+}
+
+/// Items decoded one by one: a bad item is an error of its own.
+struct EachItem<T>(PhantomData<fn() -> T>);
+
+impl<T: DeserializeOwned + Send + 'static> PageDecoder for EachItem<T> {
+    type Item = Result<T, Error>;
+
+    fn decode(
+        spec: &'static OperationSpec,
+        exchange: &Exchange,
+    ) -> Result<(Vec<Self::Item>, Option<ItemCounts>), Error> {
+        let (values, counts) = As::<serde_json::Value>::decode(spec, exchange)?;
+        let items = values
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| {
+                if let Ok(item) = T::deserialize(&value) {
+                    return Ok(item);
+                }
+                let raw = value.to_string();
+                crate::lenient::decode_value_repaired::<T>(value).map_err(|left| {
+                    let mut error = DecodeError::unrepaired(spec.operation_id, left);
+                    error.path = format!("[{index}]{}", path_suffix(&error.path));
+                    error.item = Some((index, raw));
+                    Error::Decode(error)
+                })
+            })
+            .collect();
+        Ok((items, counts))
+    }
+}
+
+/// `.a.b` for a path `a.b` (`[1].a` stays), to follow an item's index.
+fn path_suffix(path: &str) -> String {
+    match path {
+        "." | "" => String::new(),
+        p if p.starts_with('[') => p.to_owned(),
+        p => format!(".{p}"),
     }
 }
 

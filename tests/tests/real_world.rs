@@ -9,6 +9,7 @@ use meraki_api::types::{
 };
 use meraki_api::Error;
 use meraki_api_tests::{fixtures, fixtures_dir, ORG};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
 async fn nulls_unknown_enum_values_unknown_fields_and_empty_dates_decode() {
@@ -374,4 +375,93 @@ async fn items_decode_into_a_type_of_the_callers_choosing() {
         assert_eq!(projection.name, full.name);
     }
     server.verify().await;
+}
+
+/// Two pages of licenses with the drift the live API shows: numbers as strings, a `0` where
+/// the spec says at least 1, `null` in a required field; page 1's third item cannot be read.
+async fn drifting_licenses() -> MockServer {
+    use wiremock::matchers::{method, query_param};
+    let server = MockServer::start().await;
+    let page1 = serde_json::json!([
+        {"id": "1", "seatCount": "12", "totalDurationInDays": 0, "state": "active"},
+        {"id": "2", "seatCount": 3.0, "durationInDays": "365", "state": "brandNewState"},
+        {"id": "3", "seatCount": {"not": "a number"}},
+        {"id": null, "seatCount": null, "licenseKey": 1234},
+    ]);
+    let next = format!(
+        "<{}/api/v1/organizations/{ORG}/licenses?startingAfter=4>; rel=next",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(query_param("startingAfter", "4"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!([{"id": "5", "seatCount": "7"}])),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(page1)
+                .insert_header("link", next),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn numbers_sent_as_strings_and_nulls_in_required_fields_decode() {
+    let server = drifting_licenses().await;
+    let client = meraki_api::Client::builder()
+        .api_key(meraki_api::test_util::FIXTURE_API_KEY)
+        .base_url(format!("{}/api/v1", server.uri()))
+        .build()
+        .unwrap();
+    // The default stream stops at the item that cannot be read, naming it.
+    let err = futures_util::TryStreamExt::try_collect::<Vec<_>>(
+        client
+            .get_organization_licenses()
+            .organization_id(ORG)
+            .into_paginator()
+            .items(),
+    )
+    .await
+    .unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(decode.path, "[2].seatCount", "{err}");
+
+    // Lenient: the bad item is an error of its own, and the rest (both pages) arrive.
+    let results: Vec<_> = futures_util::StreamExt::collect(
+        client
+            .get_organization_licenses()
+            .organization_id(ORG)
+            .into_paginator()
+            .lenient_items(),
+    )
+    .await;
+    assert_eq!(results.len(), 5);
+    let good: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(good.len(), 4);
+    assert_eq!(good[0].seat_count, Some(12));
+    assert_eq!(good[0].total_duration_in_days, Some(0));
+    assert_eq!(good[1].seat_count, Some(3));
+    assert_eq!(good[1].duration_in_days, Some(365));
+    assert_eq!(
+        good[1].state.as_ref().map(|s| s.to_string()).as_deref(),
+        Some("brandNewState")
+    );
+    assert_eq!(good[2].id, None);
+    assert_eq!(good[2].license_key.as_deref(), Some("1234"));
+    assert_eq!(good[3].seat_count, Some(7));
+    let Err(Error::Decode(bad)) = &results[2] else {
+        panic!("{:?}", results[2])
+    };
+    assert_eq!(bad.path, "[2].seatCount");
+    let (index, raw) = bad.item.as_ref().unwrap();
+    assert_eq!(*index, 2);
+    assert!(raw.contains("a number"), "{raw}");
 }

@@ -173,7 +173,7 @@ async fn cellular_profiles_send_bracketed_array_params_and_decode_items_meta() {
     assert_eq!(rule.slot, Some(Slot::Sim2));
     assert_eq!(rule.uplink.as_ref().unwrap().priority, Some(2));
     let cap = rule.cap.as_ref().unwrap();
-    assert_eq!(cap.value.map(|v| v.get()), Some(1234));
+    assert_eq!(cap.value, Some(1234));
     assert_eq!(cap.threshold, Some(0.92));
     assert_eq!(cap.term.as_ref().unwrap().resets, Some(Resets::Weekly));
     let actions: Vec<_> = rule.actions.iter().map(|a| a.type_.clone()).collect();

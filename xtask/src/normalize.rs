@@ -46,6 +46,8 @@ pub const DEDENTED: &str = "descriptions dedented";
 pub const OPEN_STRING_ENUMS: &str = "response string enums marked open (x-open-enum)";
 pub const NULL_AS_EMPTY: &str = "optional response lists marked null-as-empty (x-null-as-empty)";
 pub const DOUBLES: &str = "float numbers made doubles";
+pub const RESPONSE_BOUNDS: &str = "response bounds dropped";
+pub const RESPONSE_REQUIRED: &str = "required response fields made optional";
 
 /// Applies every convention to each operation of `document.paths`.
 pub fn normalize(document: &mut Value) -> Report {
@@ -189,10 +191,42 @@ fn normalize_responses(operation: &mut Map<String, Value>, report: &mut Report) 
     }
 }
 
+/// Constraints a response may break without being wrong to read: a `0` where the spec says
+/// `minimum: 1` (typify would make it a `NonZero` type and fail the page), a 33-bit counter
+/// where it says `int32`, a longer string.
+const RESPONSE_CONSTRAINTS: [&str; 10] = [
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+];
+
 fn relax_schema(schema: &mut Value, report: &mut Report) {
     let Some(schema) = schema.as_object_mut() else {
         return;
     };
+    let mut dropped = false;
+    for key in RESPONSE_CONSTRAINTS {
+        dropped |= schema.remove(key).is_some();
+    }
+    if schema.get("format").and_then(Value::as_str) == Some("int32") {
+        schema.remove("format");
+        dropped = true;
+    }
+    if dropped {
+        report.add(RESPONSE_BOUNDS);
+    }
+    // The live API leaves out or nulls fields its spec requires: every response field is
+    // optional (and so nullable, below).
+    if schema.remove("required").is_some() {
+        report.add(RESPONSE_REQUIRED);
+    }
     if schema.get("type").and_then(Value::as_str) == Some("integer")
         && schema.remove("enum").is_some()
     {
@@ -215,19 +249,12 @@ fn relax_schema(schema: &mut Value, report: &mut Report) {
         schema.remove("format");
         report.add(LOOSE_DATES);
     }
-    let required: Vec<String> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_str().map(str::to_owned))
-        .collect();
     if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-        for (name, property) in properties.iter_mut() {
+        for property in properties.values_mut() {
             // Lists stay non-nullable: a `null` list decodes as empty, which is kinder to
             // callers than `Option<Vec<_>>`.
             let is_array = property.get("type").and_then(Value::as_str) == Some("array");
-            if !required.contains(name) && is_array {
+            if is_array {
                 if let Some(property) = property.as_object_mut() {
                     if property
                         .insert("x-null-as-empty".into(), Value::Bool(true))
@@ -237,7 +264,7 @@ fn relax_schema(schema: &mut Value, report: &mut Report) {
                     }
                 }
             }
-            if !required.contains(name) && !is_array {
+            if !is_array {
                 if let Some(property) = property.as_object_mut() {
                     if property.get("nullable") != Some(&Value::Bool(true)) {
                         property.insert("nullable".into(), Value::Bool(true));
@@ -369,9 +396,10 @@ mod tests {
 
     #[test]
     fn responses_are_relaxed_requests_are_not() {
-        let schema = json!({"type": "object", "required": ["id"], "properties": {
-            "id": {"type": "string"},
-            "tags": {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer", "enum": [1, 2]}}}},
+        let schema = json!({"type": "object", "required": ["id", "seats"], "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "seats": {"type": "integer", "minimum": 1, "format": "int32"},
+            "tags": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {"n": {"type": "integer", "enum": [1, 2]}}}},
             "at": {"type": "string", "format": "date-time"},
             "state": {"type": "string", "enum": ["active"]},
         }});
@@ -382,12 +410,16 @@ mod tests {
         let report = normalize(&mut doc);
         let op = &doc["paths"]["/a"]["post"];
         let response = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        // Required fields tolerate absence and `null`; bounds and int32 go.
+        assert_eq!(response.get("required"), None);
+        assert_eq!(response["properties"]["id"]["nullable"], true);
+        assert_eq!(response["properties"]["id"].get("minLength"), None);
         assert_eq!(
-            response["properties"]["id"].get("nullable"),
-            None,
-            "required stays strict"
+            response["properties"]["seats"],
+            json!({"type": "integer", "nullable": true})
         );
         assert_eq!(response["properties"]["tags"].get("nullable"), None);
+        assert_eq!(response["properties"]["tags"].get("minItems"), None);
         let n = &response["properties"]["tags"]["items"]["properties"]["n"];
         assert_eq!(n["nullable"], true);
         assert_eq!(n.get("enum"), None);
@@ -398,11 +430,13 @@ mod tests {
             op["requestBody"]["content"]["application/json"]["schema"],
             schema
         );
-        assert_eq!(report.count(NULLABLE), 3);
+        assert_eq!(report.count(NULLABLE), 5);
         assert_eq!(report.count(OPEN_STRING_ENUMS), 1);
         assert_eq!(report.count(NULL_AS_EMPTY), 1);
         assert_eq!(report.count(OPEN_INT_ENUMS), 1);
         assert_eq!(report.count(LOOSE_DATES), 1);
+        assert_eq!(report.count(RESPONSE_REQUIRED), 1);
+        assert_eq!(report.count(RESPONSE_BOUNDS), 3);
     }
 
     #[test]
