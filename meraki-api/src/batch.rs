@@ -483,7 +483,7 @@ impl BatchRunner {
                 // slot (the batch's own time has not started).
                 Err(Error::Api(e))
                     if e.messages.iter().any(|m| m.contains("executing batches"))
-                        && slot_wait_started.elapsed() + wait < self.timeout =>
+                        && slot_wait_started.elapsed().saturating_add(wait) < self.timeout =>
                 {
                     tokio::time::sleep(wait).await;
                     wait = self.next_poll(wait);
@@ -591,7 +591,7 @@ impl BatchRunner {
         let batch_path = format!("{}/{id}", self.batches_path());
         let mut last_error = None;
         while !status.completed && !status.failed {
-            if confirmed.elapsed() + wait > self.timeout {
+            if confirmed.elapsed().saturating_add(wait) > self.timeout {
                 let reason = match &last_error {
                     Some(e) => format!(
                         "not known to be done after {:.0?}; last status read failed: {e}; \
@@ -646,7 +646,10 @@ impl BatchRunner {
     }
 
     fn next_poll(&self, wait: Duration) -> Duration {
-        wait.mul_f64(1.5).min(self.max_poll)
+        // Saturates: `poll_interval(Duration::MAX, ..)` is a setting, not a panic.
+        Duration::try_from_secs_f64(wait.as_secs_f64() * 1.5)
+            .unwrap_or(Duration::MAX)
+            .min(self.max_poll)
     }
 }
 

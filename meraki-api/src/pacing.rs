@@ -179,7 +179,9 @@ impl Bucket {
         } else {
             // Rounding can leave a wait too short for the timer to advance the clock: never
             // less than a millisecond, or a waiter could spin.
-            let wait = Duration::from_secs_f64((1.0 - self.tokens) / self.rate);
+            // A tiny rate saturates instead of overflowing.
+            let wait = Duration::try_from_secs_f64((1.0 - self.tokens) / self.rate)
+                .unwrap_or(Duration::MAX);
             Err(wait.max(Duration::from_millis(1)))
         }
     }
@@ -319,6 +321,17 @@ async fn take(bucket: &Mutex<Bucket>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extreme_rates_saturate_instead_of_panicking() {
+        for rate in [f64::MIN_POSITIVE, 1e-300, f64::MAX] {
+            let mut bucket = Bucket::new(rate, 1.0);
+            let now = Instant::now();
+            assert!(bucket.try_take(now).is_ok());
+            let wait = bucket.try_take(now);
+            assert!(wait.is_err_and(|w| w >= Duration::from_millis(1)), "{rate}");
+        }
+    }
 
     async fn acquire_org(pacer: &Pacer, org: &str) {
         pacer.acquire(&pacer.organization(org)).await;

@@ -2,6 +2,7 @@
 //! generated response types see arbitrary input and must return, never panic.
 
 use meraki_api::link::{find_rel, parse_link_header};
+use meraki_api::prelude::*;
 use meraki_api::types::{CellularDataProfiles, License};
 use proptest::prelude::*;
 
@@ -98,5 +99,63 @@ proptest! {
             // What decodes serializes again.
             prop_assert!(serde_json::to_string(&body).is_ok());
         }
+    }
+}
+
+/// Settings at the edges of their types build a client that works; none of them panics.
+#[tokio::test]
+async fn extreme_settings_saturate_instead_of_panicking() {
+    use std::time::Duration;
+
+    use meraki_api::test_util::SimulatedDashboard;
+    use meraki_api::{RateLimitConfig, RetryPolicy};
+
+    let dashboard = SimulatedDashboard::builder()
+        .organization("1", 1, 0)
+        .start()
+        .await;
+    let extremes = [
+        RetryPolicy::default()
+            .initial_backoff(Duration::MAX)
+            .max_backoff(Duration::MAX)
+            .deadline(Some(Duration::MAX))
+            .max_attempts(u32::MAX),
+        RetryPolicy::default()
+            .initial_backoff(Duration::ZERO)
+            .max_backoff(Duration::ZERO)
+            .deadline(Some(Duration::ZERO)),
+    ];
+    for retry in extremes {
+        let client = dashboard
+            .client_builder()
+            .timeout(Duration::MAX)
+            .connect_timeout(Duration::MAX)
+            .retry(retry)
+            .rate_limit(
+                RateLimitConfig::default()
+                    .per_organization(f64::MIN_POSITIVE, f64::MAX)
+                    .global(f64::MAX, 1.0)
+                    .min_rate(f64::MIN_POSITIVE),
+            )
+            .build()
+            .unwrap();
+        client
+            .get_organization_networks()
+            .organization_id("1")
+            .call()
+            .await
+            .unwrap();
+        let reports = client
+            .action_batches("1")
+            .synchronous(true)
+            .poll_interval(Duration::MAX, Duration::MAX)
+            .timeout(Duration::MAX)
+            .run_to_end(vec![meraki_api::batch::Action {
+                resource: "/networks/N_1_0".into(),
+                operation: "update".into(),
+                body: Some(serde_json::json!({"name": "x"})),
+            }])
+            .await;
+        assert!(reports[0].completed(), "{:?}", reports[0]);
     }
 }
