@@ -5,6 +5,7 @@
 //! cargo bench -p meraki-api --bench runtime -- stream  # one scenario: throttle10, throttle5, stream
 //! cargo bench -p meraki-api --bench runtime -- stream decode transport  # streaming and its floors
 //! cargo bench -p meraki-api --bench runtime -- networks devices orgs batches  # bulk work (4-7)
+//! cargo bench -p meraki-api --bench runtime -- faults lost  # under network faults (8, 9)
 //! ```
 //!
 //! The server enforces an organization rate limit with a token bucket (burst = rate) and
@@ -467,7 +468,136 @@ async fn batches() {
     );
 }
 
+/// Scenario 8: 100,000 licenses (100 pages) through a proxy that closes 5% of connections
+/// before the answer, cuts 5% of bodies after the headers and answers 5% with a gateway 502;
+/// next to the same stream through the proxy without faults. Default retry policy.
+async fn faults() {
+    use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy};
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(LicensePages {
+            pages: 100,
+            per_page: 1000,
+        })
+        .mount(&server)
+        .await;
+    let faulted = FaultPlan::random(
+        8,
+        &[
+            (Fault::LostAnswer, 0.05),
+            (Fault::CutBody, 0.05),
+            (Fault::BadGateway, 0.05),
+        ],
+    );
+    for (name, plan) in [("unfaulted", FaultPlan::none()), ("faulted", faulted)] {
+        let proxy = FaultyProxy::start(&format!("{}/api/v1", server.uri()), plan)
+            .await
+            .unwrap();
+        let client = Client::builder()
+            .api_key(FIXTURE_API_KEY)
+            .base_url(proxy.base_url())
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let ids: Vec<String> = client
+            .get_organization_licenses()
+            .organization_id(ORG)
+            .per_page(1000)
+            .into_paginator()
+            .items_as::<LicenseExpiry>()
+            .map_ok(|l| l.id)
+            .try_collect()
+            .await
+            .unwrap();
+        let unique = ids.iter().collect::<std::collections::HashSet<_>>().len();
+        let stats = client.stats();
+        let counts = proxy.counts();
+        println!(
+            "faults (8), {name}: {} licenses delivered, {unique} distinct, in {:.2} s; requests {}, retries {}, faults injected {}, pages delivered whole {}",
+            ids.len(),
+            started.elapsed().as_secs_f64(),
+            stats.requests,
+            stats.retries,
+            counts.faults,
+            counts.delivered,
+        );
+    }
+}
+
+/// Scenario 9: 1,000 actions (10 batches, each running 3 s) through a proxy that loses 10%
+/// of answers, cuts 10% and answers 10% with a 502: submissions and status reads alike.
+async fn lost_batches() {
+    use meraki_api::batch::Action;
+    use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy, SimulatedDashboard};
+    for (name, plan) in [
+        ("unfaulted", FaultPlan::none()),
+        (
+            "30% lost",
+            FaultPlan::random(
+                9,
+                &[
+                    (Fault::LostAnswer, 0.10),
+                    (Fault::CutBody, 0.10),
+                    (Fault::BadGateway, 0.10),
+                ],
+            ),
+        ),
+    ] {
+        let dashboard = SimulatedDashboard::builder()
+            .organization(ORG, 10, 0)
+            .batch_runtime(Duration::from_secs(3))
+            .start()
+            .await;
+        let proxy = FaultyProxy::start(&dashboard.base_url(), plan)
+            .await
+            .unwrap();
+        let client = dashboard
+            .client_builder()
+            .base_url(proxy.base_url())
+            .build()
+            .unwrap();
+        let mut actions: Vec<Action> = (0..1000)
+            .map(|i| {
+                serde_json::from_value(serde_json::json!({
+                    "resource": format!("/networks/N_{ORG}_{}", i % 10),
+                    "operation": "update",
+                    "body": {"name": format!("network {i}")},
+                }))
+                .unwrap()
+            })
+            .collect();
+        // Batch 6 fails at the API: its outcome must come back as failed, the rest completed.
+        actions[650].body = Some(serde_json::json!({"fail": true}));
+        let started = Instant::now();
+        let reports = client
+            .action_batches(ORG)
+            .continue_after_failure(true)
+            .run_to_end(actions)
+            .await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let exact = reports
+            .iter()
+            .all(|r| r.outcome.status() == if r.index == 6 { "failed" } else { "completed" });
+        let reported: usize = reports.iter().map(|r| r.actions.len()).sum();
+        let counts = dashboard.counts();
+        println!(
+            "lost batches (9), {name}: {reported} actions reported in {} batches, outcomes exact: {exact}, batches the server created {} ({} actions), {elapsed:.2} s, requests {}, faults injected {}",
+            reports.len(),
+            counts.batches,
+            counts.actions,
+            client.stats().requests,
+            proxy.counts().faults,
+        );
+    }
+}
+
 async fn bulk_scenarios(wanted: impl Fn(&str) -> bool) {
+    if wanted("faults") {
+        faults().await;
+    }
+    if wanted("lost") {
+        lost_batches().await;
+    }
     if wanted("batches") {
         batches().await;
     }

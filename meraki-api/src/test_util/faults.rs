@@ -238,6 +238,7 @@ impl Drop for FaultyProxy {
 const MAX_HEAD: usize = 64 * 1024;
 
 async fn serve(mut client: TcpStream, shared: &ProxyShared) -> std::io::Result<()> {
+    client.set_nodelay(true)?;
     let Some(request) = read_request(&mut client).await? else {
         return Ok(());
     };
@@ -254,6 +255,7 @@ async fn serve(mut client: TcpStream, shared: &ProxyShared) -> std::io::Result<(
         return Ok(());
     }
     let mut upstream = TcpStream::connect(&shared.upstream).await?;
+    upstream.set_nodelay(true)?;
     upstream.write_all(&request).await?;
     let mut answer = Vec::new();
     upstream.read_to_end(&mut answer).await?;
