@@ -73,6 +73,7 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     passes::split_send(&mut file)?;
     passes::open_enums(&mut file, &leniency.open_enums)?;
     passes::null_lists_as_empty(&mut file, &leniency.null_lists)?;
+    passes::clearable_fields(&mut file, &leniency.clearable)?;
     let extensions = extensions::render_extensions(
         &document,
         &extensions::collect_builders(&file),

@@ -314,6 +314,8 @@ pub(crate) struct Leniency {
     pub(crate) open_enums: BTreeSet<String>,
     /// `type -> wire names` of the properties marked `x-null-as-empty`.
     pub(crate) null_lists: BTreeMap<String, BTreeSet<String>>,
+    /// `type -> wire names` of the request properties marked `x-clearable`.
+    pub(crate) clearable: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Leniency {
@@ -332,6 +334,13 @@ impl Leniency {
                 if property.get("x-null-as-empty") == Some(&Value::Bool(true)) {
                     leniency
                         .null_lists
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(field.clone());
+                }
+                if property.get("x-clearable") == Some(&Value::Bool(true)) {
+                    leniency
+                        .clearable
                         .entry(name.clone())
                         .or_default()
                         .insert(field.clone());
@@ -458,6 +467,184 @@ pub(crate) fn null_lists_as_empty(
         ));
     }
     Ok(())
+}
+
+/// Request fields the API clears on `null` (`x-clearable`) become `crate::Patch<T>` in place of
+/// `Option<T>`: left out, `null`, or a value. Their struct builders' fields and setters follow
+/// (a setter takes a value, an `Option` or a `Patch`, so callers who never clear see no change).
+/// A name that matches no generated `Option` field is an error.
+pub(crate) fn clearable_fields(
+    file: &mut syn::File,
+    clearable: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<(), String> {
+    let Some(types) = module_items_mut(&mut file.items, "types") else {
+        return Ok(());
+    };
+    // `(struct, field ident)` of every field made a `Patch`.
+    let mut patched: BTreeSet<(String, String)> = BTreeSet::new();
+    for item in types.iter_mut() {
+        let syn::Item::Struct(s) = item else { continue };
+        let Some(fields) = clearable.get(&s.ident.to_string()) else {
+            continue;
+        };
+        for field in s.fields.iter_mut() {
+            let wire = serde_rename(&field.attrs)
+                .or_else(|| field.ident.as_ref().map(|i| i.to_string()))
+                .unwrap_or_default();
+            if !fields.contains(&wire) {
+                continue;
+            }
+            let Some(inner) = option_inner(&field.ty) else {
+                continue;
+            };
+            field.ty = syn::parse_quote!(crate::Patch<#inner>);
+            for attr in field
+                .attrs
+                .iter_mut()
+                .filter(|a| a.path().is_ident("serde"))
+            {
+                if let syn::Meta::List(list) = &mut attr.meta {
+                    let text = list.tokens.to_string().replace(
+                        "\"::std::option::Option::is_none\"",
+                        "\"crate::Patch::is_absent\"",
+                    );
+                    let text = if text.contains("default") {
+                        text
+                    } else {
+                        format!("default, {text}")
+                    };
+                    list.tokens = text.parse().map_err(|e| format!("`{}`: {e}", s.ident))?;
+                }
+            }
+            let ident = field
+                .ident
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            patched.insert((s.ident.to_string(), ident));
+        }
+    }
+    let expected: usize = clearable.values().map(BTreeSet::len).sum();
+    if patched.len() != expected {
+        let missing: Vec<String> = clearable
+            .iter()
+            .flat_map(|(ty, fields)| fields.iter().map(move |f| format!("{ty}.{f}")))
+            .filter(|name| {
+                let (ty, field) = name.split_once('.').unwrap_or_default();
+                !patched
+                    .iter()
+                    .any(|(t, f)| t == ty && f.trim_start_matches("r#") == heck_snake(field))
+            })
+            .take(5)
+            .collect();
+        return Err(format!(
+            "{expected} fields are marked x-clearable, but {} generated `Option` fields match them (not: {})",
+            patched.len(),
+            missing.join(", ")
+        ));
+    }
+    let Some(builders) = module_items_mut(types, "builder") else {
+        return Ok(());
+    };
+    for item in builders.iter_mut() {
+        match item {
+            syn::Item::Struct(s) => {
+                let name = s.ident.to_string();
+                for field in s.fields.iter_mut() {
+                    let ident = field
+                        .ident
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    if patched.contains(&(name.clone(), ident)) {
+                        patch_first_argument(&mut field.ty);
+                    }
+                }
+            }
+            syn::Item::Impl(imp) if imp.trait_.is_none() => {
+                let name = last_ident(&imp.self_ty).unwrap_or_default();
+                for member in imp.items.iter_mut() {
+                    let syn::ImplItem::Fn(setter) = member else {
+                        continue;
+                    };
+                    if !patched.contains(&(name.clone(), setter.sig.ident.to_string())) {
+                        continue;
+                    }
+                    for predicate in setter
+                        .sig
+                        .generics
+                        .make_where_clause()
+                        .predicates
+                        .iter_mut()
+                    {
+                        let syn::WherePredicate::Type(bound) = predicate else {
+                            continue;
+                        };
+                        for bound in bound.bounds.iter_mut() {
+                            if let syn::TypeParamBound::Trait(t) = bound {
+                                if let Some(last) = t.path.segments.last_mut() {
+                                    if last.ident == "TryInto" {
+                                        patch_generic_arguments(&mut last.arguments);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A wire name as typify names its field (`portScheduleId` → `port_schedule_id`), for messages.
+fn heck_snake(wire: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in wire.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// `T` of `Option<T>`.
+fn option_inner(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// `Result<Option<T>, E>` becomes `Result<crate::Patch<T>, E>`.
+fn patch_first_argument(ty: &mut syn::Type) {
+    if let syn::Type::Path(p) = ty {
+        if let Some(last) = p.path.segments.last_mut() {
+            patch_generic_arguments(&mut last.arguments);
+        }
+    }
+}
+
+/// The first `Option<T>` argument of `<...>` becomes `crate::Patch<T>`.
+fn patch_generic_arguments(arguments: &mut syn::PathArguments) {
+    let syn::PathArguments::AngleBracketed(args) = arguments else {
+        return;
+    };
+    if let Some(syn::GenericArgument::Type(first)) = args.args.first_mut() {
+        if let Some(inner) = option_inner(first) {
+            *first = syn::parse_quote!(crate::Patch<#inner>);
+        }
+    }
 }
 
 /// The `rename` of a `#[serde(rename = "...")]` attribute.

@@ -96,8 +96,8 @@ fn validate(state: &ClientState, request: &Request, spec: &OperationSpec) -> Res
 
 impl QueryBound {
     /// Checks a value as sent, read as the parameter's type: `3600` and `3600.0` are the same
-    /// number; an integer parameter takes no fraction.
-    pub(crate) fn check(&self, sent: &str) -> Result<(), String> {
+    /// number; an integer parameter takes no fraction. The error says what is wrong.
+    pub fn check(&self, sent: &str) -> Result<(), String> {
         let value = sent.parse::<f64>().ok().filter(|v| v.is_finite());
         let fits = value.is_some_and(|v| {
             (!self.integer || v.fract() == 0.0)

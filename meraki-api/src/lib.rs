@@ -42,6 +42,7 @@ mod outcome;
 mod owners;
 mod pacing;
 pub mod pagination;
+mod patch;
 pub mod raw;
 mod redirect;
 mod retry;
@@ -72,6 +73,7 @@ pub use error::{
 pub use generated::{builder, types, Client};
 pub use operation::Response;
 pub use pacing::RateLimitConfig;
+pub use patch::Patch;
 pub use retry::RetryPolicy;
 pub use transport::Stats;
 

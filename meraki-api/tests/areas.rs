@@ -405,3 +405,34 @@ fn kept(
         }
     }
 }
+
+/// Every bounded query parameter of the whole API: its minimum and maximum accepted as the
+/// builders send them (numbers as `3600.0`, integers as `3600`), just outside refused.
+#[test]
+fn every_bounded_parameter_of_the_api_is_checked_as_its_type() {
+    let mut checked = 0;
+    for spec in meraki_api::operation::operations() {
+        for bound in spec.bounds {
+            let sent = |v: f64| {
+                if bound.integer {
+                    format!("{}", v as i64)
+                } else {
+                    format!("{v:?}")
+                }
+            };
+            let step = if bound.integer { 1.0 } else { 0.5 };
+            let name = format!("{} {}", spec.operation_id, bound.name);
+            if let Some(min) = bound.min {
+                assert!(bound.check(&sent(min)).is_ok(), "{name}: {min}");
+                assert!(bound.check(&sent(min - step)).is_err(), "{name}");
+            }
+            if let Some(max) = bound.max {
+                assert!(bound.check(&sent(max)).is_ok(), "{name}: {max}");
+                assert!(bound.check(&sent(max + step)).is_err(), "{name}");
+            }
+            checked += 1;
+        }
+    }
+    // 65 `perPage` ranges and the `timespan`-like limits the specs give.
+    assert!(checked > 100, "{checked}");
+}

@@ -246,3 +246,116 @@ fn impls_for(items: &[syn::Item], name: &str) -> usize {
         })
         .count()
 }
+
+#[test]
+fn send_splits_into_building_the_request_and_sending_it() {
+    let mut file = parse(
+        r#"
+        pub mod builder {
+            impl<'a> GetThing<'a> {
+                pub async fn send(self) -> Result<ResponseValue<types::Thing>, Error<()>> {
+                    let Self { client, id } = self;
+                    let id = id.map_err(Error::InvalidRequest)?;
+                    let url = format!("{}/things/{}", client.baseurl, id);
+                    let mut request = client.client.get(url).build()?;
+                    let info = OperationInfo { operation_id: "get_thing" };
+                    client.pre(&mut request, &info).await?;
+                    let result = client.exec(request, &info).await;
+                    client.post(&result, &info).await?;
+                    let response = result?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
+                }
+            }
+        }
+    "#,
+    );
+    assert_eq!(passes::split_send(&mut file).unwrap(), 1);
+    let text = file.to_token_stream().to_string();
+    let (into_request, send) = text.split_once("async fn send").unwrap();
+    assert!(
+        into_request.contains(
+            "pub (crate) fn into_request (self) -> Result < :: reqwest :: Request , Error < () > >"
+        ),
+        "{into_request}"
+    );
+    assert!(
+        into_request
+            .contains("crate :: hooks :: check (& client . inner , & mut request , & info) ?"),
+        "{into_request}"
+    );
+    assert!(into_request.contains("Ok (request)"));
+    assert!(!into_request.contains("exec"), "building sends nothing");
+    assert!(
+        send.contains("let request = Self :: into_request (self) ?"),
+        "{send}"
+    );
+    assert!(send.contains("client . exec (request , & info)"), "{send}");
+    assert!(!send.contains("client . pre"), "{send}");
+    // A `send` without the `pre` hook is an error naming the builder.
+    let mut odd = parse(
+        "pub mod builder { impl<'a> Odd<'a> { pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> { todo!() } } }",
+    );
+    assert!(passes::split_send(&mut odd)
+        .unwrap_err()
+        .contains("Odd::send"));
+}
+
+#[test]
+fn clearable_fields_become_patches_in_the_type_and_its_builder() {
+    let mut file = parse(
+        r#"
+        pub mod types {
+            pub struct UpdateThing {
+                #[serde(rename = "portScheduleId", skip_serializing_if = "::std::option::Option::is_none")]
+                pub port_schedule_id: ::std::option::Option<::std::string::String>,
+                #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+                pub name: ::std::option::Option<::std::string::String>,
+            }
+            pub mod builder {
+                pub struct UpdateThing {
+                    port_schedule_id: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+                    name: ::std::result::Result<::std::option::Option<::std::string::String>, ::std::string::String>,
+                }
+                impl UpdateThing {
+                    pub fn port_schedule_id<T>(mut self, value: T) -> Self
+                    where
+                        T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                    { self }
+                }
+            }
+        }
+    "#,
+    );
+    let clearable = BTreeMap::from([(
+        "UpdateThing".to_owned(),
+        BTreeSet::from(["portScheduleId".to_owned()]),
+    )]);
+    passes::clearable_fields(&mut file, &clearable).unwrap();
+    let text = file.to_token_stream().to_string();
+    assert!(
+        text.contains("pub port_schedule_id : crate :: Patch < :: std :: string :: String >"),
+        "{text}"
+    );
+    assert!(text.contains(r#"default , rename = "portScheduleId" , skip_serializing_if = "crate::Patch::is_absent""#), "{text}");
+    assert!(
+        text.contains("pub name : :: std :: option :: Option"),
+        "unmarked fields stay: {text}"
+    );
+    assert!(
+        text.contains("port_schedule_id : :: std :: result :: Result < crate :: Patch <"),
+        "{text}"
+    );
+    assert!(
+        text.contains("TryInto < crate :: Patch < :: std :: string :: String > >"),
+        "{text}"
+    );
+    // A marked name with no such field is an error.
+    let missing = BTreeMap::from([(
+        "UpdateThing".to_owned(),
+        BTreeSet::from(["gone".to_owned()]),
+    )]);
+    assert!(passes::clearable_fields(&mut file, &missing).is_err());
+}

@@ -48,6 +48,7 @@ pub const NULL_AS_EMPTY: &str = "optional response lists marked null-as-empty (x
 pub const DOUBLES: &str = "float numbers made doubles";
 pub const RESPONSE_BOUNDS: &str = "response bounds dropped";
 pub const RESPONSE_REQUIRED: &str = "required response fields made optional";
+pub const CLEARABLE: &str = "optional request fields made clearable (x-clearable)";
 
 /// Applies every convention to each operation of `document.paths`.
 pub fn normalize(document: &mut Value) -> Report {
@@ -59,8 +60,9 @@ pub fn normalize(document: &mut Value) -> Report {
         let Some(methods) = methods.as_object_mut() else {
             continue;
         };
-        for operation in methods.values_mut() {
+        for (method, operation) in methods.iter_mut() {
             if let Some(operation) = operation.as_object_mut() {
+                mark_clearable(operation, method == "put", &mut report);
                 normalize_parameters(operation, &mut report);
                 normalize_responses(operation, &mut report);
                 dedent_descriptions(operation, &mut report);
@@ -122,6 +124,64 @@ fn dedent(text: &str) -> Option<String> {
         dedented.push('\n');
     }
     (dedented != text).then_some(dedented)
+}
+
+/// A write that sends `null` for a field clears it: the API documents it for many fields
+/// (`portScheduleId`, beacon values, RX-SOP, ...), and an update (`PUT`) leaves out what it
+/// does not change, so only `null` can clear. Marked `x-clearable`: the optional, non-list
+/// properties of update bodies, and any request property whose description speaks of `null`.
+/// The build script types them `Patch<T>` (left out, `null`, or a value); lists are cleared
+/// with `[]` and keep their type.
+fn mark_clearable(operation: &mut Map<String, Value>, update: bool, report: &mut Report) {
+    fn walk(schema: &mut Value, update: bool, report: &mut Report) {
+        let Some(schema) = schema.as_object_mut() else {
+            return;
+        };
+        let required: Vec<String> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect();
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            for (name, property) in properties.iter_mut() {
+                let Some(map) = property.as_object_mut() else {
+                    continue;
+                };
+                let is_array = map.get("type").and_then(Value::as_str) == Some("array");
+                let speaks_of_null = map
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| d.split(|c: char| !c.is_alphanumeric()).any(|w| w == "null"));
+                // A default or a free-form object is not an `Option` in the generated type
+                // (typify fills it in): left as it is.
+                let free_form = map.get("type").and_then(Value::as_str) == Some("object")
+                    && !map.contains_key("properties");
+                if !required.contains(name)
+                    && !is_array
+                    && !free_form
+                    && !map.contains_key("default")
+                    && (update || speaks_of_null)
+                    && map
+                        .insert("x-clearable".into(), Value::Bool(true))
+                        .is_none()
+                {
+                    report.add(CLEARABLE);
+                }
+                walk(property, update, report);
+            }
+        }
+        if let Some(items) = schema.get_mut("items") {
+            walk(items, update, report);
+        }
+    }
+    let body = operation
+        .get_mut("requestBody")
+        .and_then(|b| b.pointer_mut("/content/application~1json/schema"));
+    if let Some(schema) = body {
+        walk(schema, update, report);
+    }
 }
 
 fn normalize_parameters(operation: &mut Map<String, Value>, report: &mut Report) {
@@ -437,6 +497,43 @@ mod tests {
         assert_eq!(report.count(LOOSE_DATES), 1);
         assert_eq!(report.count(RESPONSE_REQUIRED), 1);
         assert_eq!(report.count(RESPONSE_BOUNDS), 3);
+    }
+
+    #[test]
+    fn optional_update_fields_and_fields_documented_nullable_are_clearable() {
+        let body = |desc: &str| {
+            json!({"type": "object", "required": ["id"], "properties": {
+                "id": {"type": "string"},
+                "portScheduleId": {"type": "string", "description": desc},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "nested": {"type": "object", "properties": {"limit": {"type": "integer"}}},
+            }})
+        };
+        let mut doc = json!({"paths": {"/a": {
+            "put": {"requestBody": {"content": {"application/json": {"schema": body("The schedule")}}}},
+            "post": {"requestBody": {"content": {"application/json": {"schema": body("A value of null will clear it")}}}},
+        }}});
+        let report = normalize(&mut doc);
+        let put =
+            &doc["paths"]["/a"]["put"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(put["properties"]["portScheduleId"]["x-clearable"], true);
+        assert_eq!(put["properties"]["nested"]["x-clearable"], true);
+        assert_eq!(
+            put["properties"]["nested"]["properties"]["limit"]["x-clearable"],
+            true
+        );
+        assert_eq!(put["properties"]["id"].get("x-clearable"), None, "required");
+        assert_eq!(
+            put["properties"]["tags"].get("x-clearable"),
+            None,
+            "lists clear with []"
+        );
+        let post =
+            &doc["paths"]["/a"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(post["properties"]["portScheduleId"]["x-clearable"], true);
+        assert_eq!(post["properties"]["nested"].get("x-clearable"), None);
+        assert_eq!(report.count(CLEARABLE), 4);
+        assert_eq!(normalize(&mut doc).count(CLEARABLE), 0, "idempotent");
     }
 
     #[test]

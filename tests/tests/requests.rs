@@ -1,0 +1,149 @@
+//! What requests carry on the wire: cleared fields, bounded parameters, over the whole API.
+
+use meraki_api::prelude::*;
+use meraki_api::test_util::FIXTURE_API_KEY;
+use meraki_api::{Error, Patch};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn server() -> (MockServer, meraki_api::Client) {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    let client = meraki_api::Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url(format!("{}/api/v1", server.uri()))
+        .organization_lookups(false)
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+async fn last_body(server: &MockServer) -> serde_json::Value {
+    let requests = server.received_requests().await.unwrap();
+    serde_json::from_slice(&requests.last().unwrap().body).unwrap()
+}
+
+#[tokio::test]
+async fn a_clearable_field_is_left_out_sent_as_null_or_set() {
+    let (server, client) = server().await;
+    let update = |notes: Patch<String>| {
+        client
+            .update_network()
+            .network_id("N_1")
+            .body_map(move |b| b.name("Store 1".to_string()).notes(notes))
+            .call()
+    };
+    update(Patch::Absent).await.unwrap();
+    assert_eq!(
+        last_body(&server).await,
+        serde_json::json!({"name": "Store 1"})
+    );
+    update(Patch::Null).await.unwrap();
+    assert_eq!(
+        last_body(&server).await,
+        serde_json::json!({"name": "Store 1", "notes": null})
+    );
+    update(Patch::Value("closed on Sundays".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        last_body(&server).await,
+        serde_json::json!({"name": "Store 1", "notes": "closed on Sundays"})
+    );
+    // Setters still take plain values and `Option`s.
+    client
+        .update_network()
+        .network_id("N_1")
+        .body_map(|b| b.name(Some("Store 2".to_string())).notes(None::<String>))
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(
+        last_body(&server).await,
+        serde_json::json!({"name": "Store 2"})
+    );
+}
+
+/// Every bounded query parameter of every operation compiled in: its minimum and maximum
+/// accepted, just outside refused, with the value as the builder sends it (numbers as `3600.0`,
+/// integers as `3600`).
+#[test]
+fn every_bounded_parameter_accepts_its_range_and_refuses_outside() {
+    let mut checked = 0;
+    for spec in meraki_api::operation::operations() {
+        for bound in spec.bounds {
+            let sent = |v: f64| {
+                if bound.integer {
+                    format!("{}", v as i64)
+                } else {
+                    format!("{v:?}")
+                }
+            };
+            let step = if bound.integer { 1.0 } else { 0.5 };
+            let check = |v: f64| bound.check(&sent(v));
+            if let Some(min) = bound.min {
+                assert!(
+                    check(min).is_ok(),
+                    "{} {}: min {min}",
+                    spec.operation_id,
+                    bound.name
+                );
+                assert!(
+                    check(min - step).is_err(),
+                    "{} {}",
+                    spec.operation_id,
+                    bound.name
+                );
+            }
+            if let Some(max) = bound.max {
+                assert!(
+                    check(max).is_ok(),
+                    "{} {}: max {max}",
+                    spec.operation_id,
+                    bound.name
+                );
+                assert!(
+                    check(max + step).is_err(),
+                    "{} {}",
+                    spec.operation_id,
+                    bound.name
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "{checked} bounded parameters");
+}
+
+#[tokio::test]
+async fn a_number_parameter_takes_integral_values() {
+    let (server, client) = server().await;
+    // `timespan` is a number: the builder sends `3600.0`, which is 3600.
+    client
+        .get_organization_summary_top_appliances_by_utilization()
+        .organization_id("1")
+        .timespan(3600.0)
+        .call()
+        .await
+        .unwrap();
+    let url = &server.received_requests().await.unwrap()[0].url;
+    assert!(url.query().unwrap().contains("timespan=3600"), "{url}");
+    let err = client
+        .get_organization_summary_top_appliances_by_utilization()
+        .organization_id("1")
+        .timespan(1000.0)
+        .call()
+        .await
+        .unwrap_err();
+    let Error::InvalidRequest(invalid) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(invalid.parameter.as_deref(), Some("timespan"));
+}
