@@ -114,18 +114,26 @@ async fn extreme_settings_saturate_instead_of_panicking() {
         .organization("1", 1, 0)
         .start()
         .await;
+    // (policy, whether a call must succeed: a zero deadline leaves an attempt 1 ms, which a
+    // loaded machine may not meet; then the call times out, as it should, without a panic.)
     let extremes = [
-        RetryPolicy::default()
-            .initial_backoff(Duration::MAX)
-            .max_backoff(Duration::MAX)
-            .deadline(Some(Duration::MAX))
-            .max_attempts(u32::MAX),
-        RetryPolicy::default()
-            .initial_backoff(Duration::ZERO)
-            .max_backoff(Duration::ZERO)
-            .deadline(Some(Duration::ZERO)),
+        (
+            RetryPolicy::default()
+                .initial_backoff(Duration::MAX)
+                .max_backoff(Duration::MAX)
+                .deadline(Some(Duration::MAX))
+                .max_attempts(u32::MAX),
+            true,
+        ),
+        (
+            RetryPolicy::default()
+                .initial_backoff(Duration::ZERO)
+                .max_backoff(Duration::ZERO)
+                .deadline(Some(Duration::ZERO)),
+            false,
+        ),
     ];
-    for retry in extremes {
+    for (retry, must_succeed) in extremes {
         let client = dashboard
             .client_builder()
             .timeout(Duration::MAX)
@@ -139,12 +147,16 @@ async fn extreme_settings_saturate_instead_of_panicking() {
             )
             .build()
             .unwrap();
-        client
+        let listed = client
             .get_organization_networks()
             .organization_id("1")
             .call()
-            .await
-            .unwrap();
+            .await;
+        match listed {
+            Ok(_) => {}
+            Err(meraki_api::Error::Transport(e)) if !must_succeed && e.source.is_timeout() => {}
+            Err(e) => panic!("{e}"),
+        }
         let reports = client
             .action_batches("1")
             .synchronous(true)
@@ -156,6 +168,7 @@ async fn extreme_settings_saturate_instead_of_panicking() {
                 body: Some(serde_json::json!({"name": "x"})),
             }])
             .await;
-        assert!(reports[0].completed(), "{:?}", reports[0]);
+        assert_eq!(reports.len(), 1);
+        assert!(reports[0].completed() || !must_succeed, "{:?}", reports[0]);
     }
 }

@@ -188,7 +188,7 @@ async fn each_fault_alone_costs_one_attempt_of_a_read() {
 
 #[tokio::test]
 async fn an_answer_slower_than_the_timeout_is_a_failed_attempt_too() {
-    let plan = FaultPlan::script([Some(Fault::Stall(Duration::from_secs(3)))]);
+    let plan = FaultPlan::script([Some(Fault::Stall(Duration::from_secs(5)))]);
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": ORG})))
@@ -200,7 +200,7 @@ async fn an_answer_slower_than_the_timeout_is_a_failed_attempt_too() {
     let client = meraki_api::Client::builder()
         .api_key(FIXTURE_API_KEY)
         .base_url(proxy.base_url())
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(1))
         .retry(patient())
         .build()
         .unwrap();
