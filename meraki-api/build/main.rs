@@ -71,6 +71,7 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
         syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
     passes::expose_builder_clients(&mut file);
     passes::split_send(&mut file)?;
+    passes::hide_unchecked_constructors(&mut file)?;
     passes::open_enums(&mut file, &leniency.open_enums)?;
     passes::null_lists_as_empty(&mut file, &leniency.null_lists)?;
     passes::clearable_fields(&mut file, &leniency.clearable)?;

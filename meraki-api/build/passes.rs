@@ -292,6 +292,36 @@ fn send_error_body(output: &syn::ReturnType) -> Option<syn::Type> {
     last_args(&error)?.into_iter().next()
 }
 
+/// progenitor's `Client::new` and `Client::new_with_client` would build a client past every
+/// check of `ClientBuilder` (key, base URL, TLS; `new` even panics without a TLS provider):
+/// they stay inside the crate, which builds clients only through the builder.
+pub(crate) fn hide_unchecked_constructors(file: &mut syn::File) -> Result<(), String> {
+    let mut hidden = 0;
+    for item in file.items.iter_mut() {
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_some() || last_ident(&imp.self_ty).as_deref() != Some("Client") {
+            continue;
+        }
+        for member in imp.items.iter_mut() {
+            if let syn::ImplItem::Fn(f) = member {
+                if f.sig.ident == "new" || f.sig.ident == "new_with_client" {
+                    f.vis = syn::parse_quote!(pub(crate));
+                    // `new` is unused: the builder always passes its own HTTP client.
+                    f.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
+                    hidden += 1;
+                }
+            }
+        }
+    }
+    if hidden == 2 {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected progenitor's Client::new and Client::new_with_client, found {hidden}"
+        ))
+    }
+}
+
 /// Operation builders keep their `&Client` private; the hand-written layers (pagination checks
 /// `Link` targets against the client's trusted hosts, batches swap in a dry-run client) need it.
 pub(crate) fn expose_builder_clients(file: &mut syn::File) {

@@ -12,7 +12,7 @@ pub const API_KEY_ENV: &str = "MERAKI_DASHBOARD_API_KEY";
 
 /// A Dashboard API key. Never printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+pub struct ApiKey(zeroize::Zeroizing<String>);
 
 /// Why a string was refused as an API key. Says what is wrong without repeating the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl std::error::Error for InvalidApiKey {}
 impl ApiKey {
     /// Accepts a key of 40 hexadecimal characters, the form Meraki issues.
     pub fn new(key: impl Into<String>) -> Result<Self, InvalidApiKey> {
-        let key = key.into();
+        let key = zeroize::Zeroizing::new(key.into());
         let trimmed = key.trim();
         if trimmed.len() != 40 || !trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
             let non_hex = trimmed.chars().filter(|c| !c.is_ascii_hexdigit()).count();
@@ -42,20 +42,20 @@ impl ApiKey {
                 ),
             });
         }
-        Ok(Self(trimmed.to_owned()))
+        Ok(Self(zeroize::Zeroizing::new(trimmed.to_owned())))
     }
 
     /// Accepts any key that can travel in an HTTP header, for keys of another form
     /// (a test server's, or a future format). Opt-out of [`ApiKey::new`]'s check.
     pub fn new_unchecked(key: impl Into<String>) -> Result<Self, InvalidApiKey> {
-        let key = key.into();
+        let key = zeroize::Zeroizing::new(key.into());
         let trimmed = key.trim();
         if trimmed.is_empty() || HeaderValue::from_str(trimmed).is_err() {
             return Err(InvalidApiKey {
                 reason: "empty, or has characters an HTTP header cannot carry".into(),
             });
         }
-        Ok(Self(trimmed.to_owned()))
+        Ok(Self(zeroize::Zeroizing::new(trimmed.to_owned())))
     }
 
     /// The key itself, for code that must hand it on. Take care not to log it.
@@ -66,7 +66,10 @@ impl ApiKey {
     /// The header that carries this key under `scheme`, marked sensitive.
     pub(crate) fn header(&self, scheme: AuthScheme) -> (HeaderName, HeaderValue) {
         let (name, value) = match scheme {
-            AuthScheme::Bearer => (AUTHORIZATION, format!("Bearer {}", self.0)),
+            AuthScheme::Bearer => (
+                AUTHORIZATION,
+                zeroize::Zeroizing::new(format!("Bearer {}", self.expose())),
+            ),
             AuthScheme::CiscoMerakiApiKey => (
                 HeaderName::from_static("x-cisco-meraki-api-key"),
                 self.0.clone(),

@@ -57,8 +57,9 @@ pub const MAX_RUNNING: usize = 5;
 /// Status reads at the first poll interval before the interval grows.
 const STEADY_POLLS: u32 = 5;
 
-/// One action of a batch, as the API takes it: `{"resource", "operation", "body"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One action of a batch, as the API takes it: `{"resource", "operation", "body"}`. Its
+/// `Debug` masks secret-looking body fields ([`crate::mask_secrets`]); it is sent whole.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     /// The resource path, below the base URL: `/networks/N_1/devices`.
     pub resource: String,
@@ -67,6 +68,33 @@ pub struct Action {
     /// The request body, if the operation takes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+}
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Action")
+            .field("resource", &self.resource)
+            .field("operation", &self.operation)
+            .field("body", &self.body.as_ref().map(crate::mask_secrets))
+            .finish()
+    }
+}
+
+/// A batch's actions as reports show them: secret-looking body fields masked.
+fn masked_actions<S: serde::Serializer>(
+    actions: &[Action],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = serializer.serialize_seq(Some(actions.len()))?;
+    for action in actions {
+        seq.serialize_element(&Action {
+            resource: action.resource.clone(),
+            operation: action.operation.clone(),
+            body: action.body.as_ref().map(crate::mask_secrets),
+        })?;
+    }
+    seq.end()
 }
 
 /// An operation that action batches can carry (generated for every operation in Meraki's
@@ -168,7 +196,8 @@ impl BatchOutcome {
 }
 
 /// One batch's report: which actions it held and what became of them. Every action given to
-/// the runner is in exactly one report.
+/// the runner is in exactly one report. Printed (`Debug`) or serialized, its actions' bodies
+/// have secret-looking fields masked ([`crate::mask_secrets`]); `actions` holds them whole.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BatchReport {
@@ -179,6 +208,7 @@ pub struct BatchReport {
     /// Where this batch's actions start in the list given to the runner.
     pub first_action: usize,
     /// The batch's actions, in order.
+    #[serde(serialize_with = "masked_actions")]
     pub actions: Vec<Action>,
     /// What became of them.
     #[serde(flatten)]

@@ -22,8 +22,9 @@ pub const BASE_URL_ENV: &str = "MERAKI_DASHBOARD_API_BASE_URL";
 /// `https://api.gov-meraki.com/api/v1`.
 pub const DEFAULT_BASE_URL: &str = "https://api.meraki.com/api/v1";
 
-/// Builds a [`Client`]. Start from [`Client::builder`] or [`Client::from_env`].
-#[derive(Debug, Clone)]
+/// Builds a [`Client`]. Start from [`Client::builder`] or [`Client::from_env`]. Its `Debug`
+/// shows no key and no proxy credentials.
+#[derive(Clone)]
 pub struct ClientBuilder {
     api_key: Option<Result<ApiKey, ConfigError>>,
     base_url: String,
@@ -42,6 +43,74 @@ pub struct ClientBuilder {
     root_certificates: Vec<Vec<u8>>,
     connect_timeout: Option<Duration>,
     gzip: bool,
+    insecure_http: bool,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field(
+                "api_key",
+                &self
+                    .api_key
+                    .as_ref()
+                    .map(|k| k.as_ref().map(|_| "<redacted>")),
+            )
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("caller", &self.caller)
+            .field("auth_scheme", &self.auth_scheme)
+            .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
+            .field("trusted_hosts", &self.redirect_hosts)
+            .field("dry_run", &self.dry_run)
+            .field("http_client", &self.http_client.is_some())
+            .field("proxy", &self.proxy.as_deref().map(redact_credentials))
+            .field("root_certificates", &self.root_certificates.len())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("gzip", &self.gzip)
+            .field("allow_insecure_http", &self.insecure_http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL with its user name and password replaced, for messages (`http://***@proxy:3128`).
+pub(crate) fn redact_credentials(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("***");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        // Not a URL: whatever stands before an `@` may be credentials.
+        Err(_) => match url.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => url.to_owned(),
+        },
+    }
+}
+
+/// Whether `url`'s host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A `reqwest::ClientBuilder` set up as this crate sets up its own (rustls with ring and the
+/// system's roots, no redirects followed), to customize and give to
+/// [`ClientBuilder::http_client`].
+pub fn reqwest_builder() -> Result<reqwest::ClientBuilder, ConfigError> {
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_backend_preconfigured(tls_config(&[])?))
 }
 
 impl Default for ClientBuilder {
@@ -64,6 +133,7 @@ impl Default for ClientBuilder {
             root_certificates: Vec::new(),
             connect_timeout: None,
             gzip: true,
+            insecure_http: false,
         }
     }
 }
@@ -84,9 +154,20 @@ impl ClientBuilder {
         self
     }
 
-    /// Base URL including `/api/v1`; `http` is allowed for local stand-ins.
+    /// Base URL including `/api/v1`. It must be `https`, except on this machine (`localhost`,
+    /// 127.0.0.0/8, `::1`), where `http` serves local stand-ins; see
+    /// [`ClientBuilder::allow_insecure_http`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
+        self
+    }
+
+    /// Sends the key in cleartext to an `http` base URL beyond this machine. Off by default,
+    /// and then such a base URL is a configuration error: anyone on the path could read the
+    /// key. Redirects and `Link` targets never lead from `https` to `http`, nor to `http`
+    /// beyond the base URL's own host, whatever this says.
+    pub fn allow_insecure_http(mut self, on: bool) -> Self {
+        self.insecure_http = on;
         self
     }
 
@@ -161,9 +242,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Dry-run mode: `POST`, `PUT`, `PATCH` and `DELETE` requests are checked as usual and then
-    /// not sent; each such call returns [`Error::DryRun`] with what would have been sent
-    /// (method, path, query, body). Reads still go out. Like the Python SDK's `simulate`.
+    /// Dry-run mode: only `GET`, `HEAD` and `OPTIONS` requests go out; any other request is
+    /// checked as usual and then not sent, and the call returns [`Error::DryRun`] with what
+    /// would have been sent (method, path, query, body). Like the Python SDK's `simulate`.
     pub fn dry_run(mut self, on: bool) -> Self {
         self.dry_run = on;
         self
@@ -197,13 +278,19 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends requests with your own `reqwest::Client` (custom TLS, connection pools,
+    /// Sends requests with your own `reqwest::Client` (custom connection pools,
     /// instrumentation). The client's pacing, retries, redirect checks, key and User-Agent
     /// still apply to every request; [`ClientBuilder::timeout`], `proxy`,
     /// `root_certificates_pem`, `connect_timeout` and `gzip` are yours to set on it instead.
-    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: redirects must reach the
-    /// client, which follows them only to Meraki's hosts; a client that follows them itself
-    /// could take the key elsewhere.
+    ///
+    /// Start from [`reqwest_builder`]: it has this crate's TLS set up (a plain
+    /// `reqwest::Client::builder()` has no TLS provider with the features this crate selects)
+    /// and does not follow redirects, which must reach this client to be checked. What your
+    /// client may not do is take the key elsewhere: the key then goes as
+    /// `Authorization: Bearer` only (reqwest drops that header on a redirect to another host;
+    /// [`AuthScheme::CiscoMerakiApiKey`] with your own client is a configuration error), and
+    /// an answer from another URL than the one sent (your client followed a redirect) fails
+    /// the call with [`Error::RedirectRefused`].
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -211,6 +298,14 @@ impl ClientBuilder {
 
     /// Builds the client. Fails with [`Error::Config`] naming what is wrong.
     pub fn build(self) -> Result<Client, Error> {
+        if self.http_client.is_some() && self.auth_scheme != AuthScheme::Bearer {
+            return Err(ConfigError::new(
+                "auth_scheme",
+                "with http_client the key goes as `Authorization: Bearer` only: reqwest \
+                 forwards other headers to wherever a redirect leads",
+            )
+            .into());
+        }
         let key = match self.api_key {
             Some(Ok(key)) => key,
             Some(Err(e)) => return Err(Error::Config(e)),
@@ -224,10 +319,26 @@ impl ClientBuilder {
         let base = self.base_url.trim_end_matches('/');
         let url = Url::parse(base)
             .map_err(|e| ConfigError::new("base_url", format!("`{base}` is not a URL: {e}")))?;
+        let shown = redact_credentials(base);
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Error::Config(ConfigError::new(
                 "base_url",
-                format!("`{base}` must be an http(s) URL with a host"),
+                format!("`{shown}` must be an http(s) URL with a host"),
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::Config(ConfigError::new(
+                "base_url",
+                format!("`{shown}` must not carry credentials: the key authenticates"),
+            )));
+        }
+        if url.scheme() == "http" && !is_loopback(&url) && !self.insecure_http {
+            return Err(Error::Config(ConfigError::new(
+                "base_url",
+                format!(
+                    "`{shown}` is plain http beyond this machine, where anyone on the path \
+                     could read the API key: use https (or allow_insecure_http(true))"
+                ),
             )));
         }
         let user_agent = user_agent(self.caller.as_deref())?;
@@ -276,8 +387,10 @@ impl ClientBuilder {
                     .gzip(self.gzip)
                     .tls_backend_preconfigured(tls_config(&self.root_certificates)?);
                 if let Some(proxy) = &self.proxy {
-                    let proxy = reqwest::Proxy::all(proxy.as_str())
-                        .map_err(|e| ConfigError::new("proxy", format!("`{proxy}`: {e}")))?;
+                    let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
+                        let shown = redact_credentials(proxy);
+                        ConfigError::new("proxy", format!("`{shown}`: {e}"))
+                    })?;
                     builder = builder.proxy(proxy);
                 }
                 builder
@@ -286,11 +399,13 @@ impl ClientBuilder {
             }
         };
         let settings = Settings {
+            callers_client: !own_client,
             auth: (auth_name, auth_value),
             user_agent,
             retry: self.retry,
             rate_limit: self.rate_limit,
             extra_hosts: self.redirect_hosts,
+            insecure_http: self.insecure_http,
             resolve: self.resolve,
             directory_capacity: self.directory_capacity,
             dry_run: self.dry_run,

@@ -82,8 +82,9 @@ pub struct Resume {
     pub url: String,
 }
 
-/// A write that dry-run mode checked and did not send: what would have gone out.
-#[derive(Debug, Clone, PartialEq)]
+/// A write that dry-run mode checked and did not send: what would have gone out. Its `Debug`
+/// masks secret-looking fields of the body ([`mask_secrets`]); the fields hold it whole.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NotSent {
     /// `POST`, `PUT`, `DELETE` or `PATCH`.
@@ -95,6 +96,56 @@ pub struct NotSent {
     pub query: Option<String>,
     /// The JSON body, if any.
     pub body: Option<serde_json::Value>,
+}
+
+impl fmt::Debug for NotSent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotSent")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body", &self.body.as_ref().map(mask_secrets))
+            .finish()
+    }
+}
+
+/// `value` with the values of secret-looking fields replaced by `"***"`, at any depth: names
+/// holding `psk`, `secret`, `password`, `passphrase`, `community`, `token` or `credential`, and
+/// `key` or names ending in `Key` (`apiKey`, `sharedKey`). For printing bodies in errors and
+/// reports; what is sent is never masked.
+pub fn mask_secrets(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(name, v)| {
+                    let masked = if is_secret_name(name) && !v.is_null() {
+                        Value::String("***".into())
+                    } else {
+                        mask_secrets(v)
+                    };
+                    (name.clone(), masked)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(mask_secrets).collect()),
+        other => other.clone(),
+    }
+}
+
+fn is_secret_name(name: &str) -> bool {
+    const WORDS: [&str; 8] = [
+        "psk",
+        "secret",
+        "password",
+        "passphrase",
+        "passwd",
+        "community",
+        "token",
+        "credential",
+    ];
+    let lower = name.to_ascii_lowercase();
+    WORDS.iter().any(|w| lower.contains(w)) || lower == "key" || name.ends_with("Key")
 }
 
 /// A setting the client cannot be built with, by name.
@@ -331,7 +382,13 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: HTTP {}", self.operation, self.status)?;
         if !self.messages.is_empty() {
-            write!(f, ": {}", self.messages.join("; "))?;
+            // One line, whatever the API put in its messages.
+            let joined = self.messages.join("; ");
+            let line: String = joined
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            write!(f, ": {line}")?;
         }
         if self.attempts > 1 {
             write!(f, " (after {} attempts)", self.attempts)?;
@@ -494,6 +551,49 @@ mod tests {
         let decoded = decode_error::<Vec<Item>>("getThings", body, &err);
         assert_eq!(decoded.path, "[1].id");
         assert!(decoded.excerpt.contains("\"id\": 2"), "{}", decoded.excerpt);
+    }
+
+    #[test]
+    fn secrets_are_masked_at_any_depth_and_nothing_else() {
+        let body = serde_json::json!({
+            "name": "Guest", "psk": "hunter22", "authMode": "psk",
+            "radiusServers": [{"host": "10.0.0.1", "secret": "s3cret", "port": 1812}],
+            "snmp": {"communityString": "public", "users": [{"username": "u", "passphrase": "pp"}]},
+            "apiKey": "k", "key": "k2", "licenseKey": "L", "keyboard": "no",
+            "sharedSecret": null,
+        });
+        let masked = mask_secrets(&body).to_string();
+        for secret in [
+            "hunter22", "s3cret", "public", "\"pp\"", "\"k\"", "k2", "\"L\"",
+        ] {
+            assert!(!masked.contains(secret), "{secret} in {masked}");
+        }
+        for kept in [
+            "Guest",
+            "\"authMode\":\"psk\"",
+            "10.0.0.1",
+            "1812",
+            "\"keyboard\":\"no\"",
+            "\"sharedSecret\":null",
+        ] {
+            assert!(masked.contains(kept), "{kept} not in {masked}");
+        }
+    }
+
+    #[test]
+    fn api_errors_are_one_line() {
+        let error = ApiError {
+            operation: "op",
+            status: StatusCode::BAD_REQUEST,
+            messages: vec!["first\nsecond".into(), "third\r".into()],
+            request_id: None,
+            attempts: 1,
+            retry_after: None,
+        };
+        assert_eq!(
+            error.to_string(),
+            "op: HTTP 400 Bad Request: first second; third "
+        );
     }
 
     #[test]

@@ -65,10 +65,10 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/extensions.rs"));
 }
 
-pub use config::{ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
+pub use config::{reqwest_builder, ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
 pub use error::{
-    ApiError, ConfigError, DecodeError, Error, InvalidRequest, NotSent, Resume, StreamStopped,
-    TransportError,
+    mask_secrets, ApiError, ConfigError, DecodeError, Error, InvalidRequest, NotSent, Resume,
+    StreamStopped, TransportError,
 };
 pub use generated::{builder, types, Client};
 pub use operation::Response;

@@ -96,7 +96,7 @@ async fn look_up(state: &ClientState, http: &reqwest::Client, unknown: &Unknown)
             let (org, requests) = match known {
                 Some(org) => (org, 1),
                 None => {
-                    let path = format!("/networks/{network_id}");
+                    let path = format!("/networks/{}", path_segment(&network_id)?);
                     let network: Owned = get_json(state, http, &path, "getNetwork").await?;
                     let org = network.organization_id?;
                     state
@@ -154,6 +154,24 @@ pub(crate) async fn learn_organization(
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::path_segment;
+
+    #[test]
+    fn ids_from_answers_are_one_encoded_segment_or_refused() {
+        assert_eq!(path_segment("N_24329156").as_deref(), Some("N_24329156"));
+        assert_eq!(
+            path_segment("L_1/../admin").as_deref(),
+            Some("L_1%2F..%2Fadmin")
+        );
+        assert_eq!(path_segment("a?b#c d").as_deref(), Some("a%3Fb%23c%20d"));
+        for bad in ["", ".", "..", "a\nb", &"x".repeat(300)] {
+            assert_eq!(path_segment(bad), None, "{bad:?}");
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Listing {
     Networks,
@@ -172,7 +190,14 @@ async fn list(
         Listing::Networks => ("networks", "getOrganizationNetworks"),
         Listing::Devices => ("devices", "getOrganizationDevices"),
     };
-    let mut next = Some(format!("/organizations/{org}/{what}?perPage=1000"));
+    let Some(segment) = path_segment(org) else {
+        return Err(Error::InvalidRequest(InvalidRequest {
+            operation,
+            parameter: Some("organizationId".into()),
+            message: format!("`{}` cannot be an organization id", org.escape_debug()),
+        }));
+    };
+    let mut next = Some(format!("/organizations/{segment}/{what}?perPage=1000"));
     for _ in 0..state.resolve_settings().listing_pages {
         let Some(path_and_query) = next.take() else {
             break;
@@ -180,6 +205,28 @@ async fn list(
         next = get_page(state, http, &path_and_query, org, operation).await?;
     }
     Ok(())
+}
+
+/// An id taken from an answer or a caller, as one path segment: percent-encoded, and refused
+/// (`None`) when it cannot be an id (empty, `.` or `..`, control characters, over 256 bytes).
+pub(crate) fn path_segment(id: &str) -> Option<String> {
+    if id.is_empty()
+        || id == "."
+        || id == ".."
+        || id.len() > 256
+        || id.chars().any(char::is_control)
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Some(out)
 }
 
 /// A `GET` the client makes for itself (a lookup or a listing page), counted as one, on the

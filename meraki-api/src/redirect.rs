@@ -24,35 +24,38 @@ const MERAKI_DOMAINS: &[&str] = &[
     "gov-meraki.com",
 ];
 
-/// Hosts trusted with requests.
+/// Hosts trusted with requests (and so the key): over `https` Meraki's, the base URL's and
+/// those the caller added; over `http` only the base URL's host, where the base URL is `http`
+/// and on this machine (or the caller allowed insecure http for it). Never `http` from an
+/// `https` base.
 #[derive(Debug, Clone)]
 pub(crate) struct TrustedHosts {
     base_host: String,
-    /// Plain `http` is trusted only where the configured base URL uses it (local servers).
+    /// The base URL is `http` and may stay so (loopback, or allowed as insecure).
     allow_http: bool,
     extra: Vec<String>,
 }
 
 impl TrustedHosts {
-    pub(crate) fn new(base_url: &Url, extra: Vec<String>) -> Self {
+    pub(crate) fn new(base_url: &Url, extra: Vec<String>, insecure_http: bool) -> Self {
         Self {
             base_host: base_url.host_str().unwrap_or_default().to_ascii_lowercase(),
-            allow_http: base_url.scheme() == "http",
+            allow_http: base_url.scheme() == "http"
+                && (insecure_http || crate::config::is_loopback(base_url)),
             extra: extra.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
         }
     }
 
     pub(crate) fn trusts(&self, url: &Url) -> bool {
-        let scheme_ok = match url.scheme() {
-            "https" => true,
-            "http" => self.allow_http,
-            _ => false,
-        };
         let Some(host) = url.host_str() else {
             return false;
         };
         let host = host.to_ascii_lowercase();
-        scheme_ok
+        if url.scheme() == "http" {
+            // Cleartext only to the base URL's own (local) host, never to a Meraki host.
+            return self.allow_http && host == self.base_host;
+        }
+        url.scheme() == "https"
             && (host == self.base_host
                 || self.extra.contains(&host)
                 || MERAKI_DOMAINS
@@ -212,7 +215,7 @@ mod tests {
 
     #[test]
     fn trusts_meraki_and_the_base_host_only() {
-        let hosts = TrustedHosts::new(&url("https://api.meraki.com/api/v1"), vec![]);
+        let hosts = TrustedHosts::new(&url("https://api.meraki.com/api/v1"), vec![], false);
         assert!(hosts.trusts(&url("https://n123.meraki.com/api/v1/x")));
         assert!(hosts.trusts(&url("https://api.meraki.ca/api/v1/x")));
         assert!(hosts.trusts(&url("https://api.gov-meraki.com/api/v1/x")));
@@ -224,9 +227,21 @@ mod tests {
         );
         assert!(!hosts.trusts(&url("https://127.0.0.2/x")));
 
-        let local = TrustedHosts::new(&url("http://127.0.0.1:8080/api/v1"), vec![]);
+        let local = TrustedHosts::new(&url("http://127.0.0.1:8080/api/v1"), vec![], false);
         assert!(local.trusts(&url("http://127.0.0.1:9999/x")));
         assert!(!local.trusts(&url("http://127.0.0.2:8080/x")));
+        assert!(
+            !local.trusts(&url("http://n2.meraki.com/x")),
+            "no cleartext to Meraki's hosts from a local http base"
+        );
+        assert!(local.trusts(&url("https://n2.meraki.com/x")));
+
+        // A Meraki host named over http is not trusted with http unless allowed as insecure.
+        let named = url("http://n1.meraki.com:8080/api/v1");
+        assert!(!TrustedHosts::new(&named, vec![], false).trusts(&named));
+        let allowed = TrustedHosts::new(&named, vec![], true);
+        assert!(allowed.trusts(&named));
+        assert!(!allowed.trusts(&url("http://n2.meraki.com/x")));
     }
 
     #[test]

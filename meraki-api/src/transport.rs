@@ -38,6 +38,7 @@ struct Shared {
     retry: RetryPolicy,
     /// The per-attempt timeout the client's own HTTP client was built with, if it was.
     attempt_timeout: Option<Duration>,
+    callers_client: bool,
     pacer: Pacer,
     directory: Directory,
     lookups: Lookups,
@@ -58,8 +59,13 @@ pub(crate) struct Settings {
     pub(crate) user_agent: HeaderValue,
     pub(crate) retry: RetryPolicy,
     pub(crate) attempt_timeout: Option<Duration>,
+    /// The HTTP client is the caller's: an answer from another URL than the one sent means it
+    /// followed a redirect itself.
+    pub(crate) callers_client: bool,
     pub(crate) rate_limit: RateLimitConfig,
     pub(crate) extra_hosts: Vec<String>,
+    /// `ClientBuilder::allow_insecure_http`.
+    pub(crate) insecure_http: bool,
     pub(crate) resolve: ResolveSettings,
     pub(crate) directory_capacity: usize,
     pub(crate) dry_run: bool,
@@ -145,6 +151,8 @@ struct Answer {
     headers: HeaderMap,
     body: Vec<u8>,
     url: Url,
+    /// The caller's HTTP client followed a redirect to `url` on its own.
+    followed_by_client: bool,
 }
 
 /// What a call carries from attempt to attempt.
@@ -181,11 +189,12 @@ impl ClientState {
             user_agent: settings.user_agent,
             retry: settings.retry,
             attempt_timeout: settings.attempt_timeout,
+            callers_client: settings.callers_client,
             pacer: Pacer::new(settings.rate_limit),
             directory: Directory::new(settings.directory_capacity),
             lookups: Lookups::default(),
             resolve: settings.resolve,
-            trusted: TrustedHosts::new(base_url, settings.extra_hosts),
+            trusted: TrustedHosts::new(base_url, settings.extra_hosts, settings.insecure_http),
             base_path: base_url.path().trim_end_matches('/').to_owned(),
             base: base_url.clone(),
             shards: Shards::default(),
@@ -210,9 +219,9 @@ impl ClientState {
         self.dry_run
     }
 
-    /// Whether dry-run mode keeps this request from being sent.
+    /// Whether dry-run mode keeps this request from being sent: all but reads.
     pub(crate) fn withholds(&self, request: &Request) -> bool {
-        self.dry_run && is_write(request.method())
+        self.dry_run && !is_read(request.method())
     }
 
     pub(crate) fn trusted(&self) -> &TrustedHosts {
@@ -323,15 +332,27 @@ impl ClientState {
             *request.timeout_mut() = Some(timeout);
         }
         self.shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let sent_to = request.url().clone();
         let response = http.execute(request).await?;
         let status = response.status();
         let url = response.url().clone();
+        if self.shared.callers_client && url != sent_to {
+            // The caller's client followed a redirect itself: its target was never checked.
+            return Ok(Answer {
+                status: StatusCode::MISDIRECTED_REQUEST,
+                headers: HeaderMap::new(),
+                body: Vec::new(),
+                url,
+                followed_by_client: true,
+            });
+        }
         let (headers, body) = crate::decode::read_body(response).await?;
         Ok(Answer {
             status,
             headers,
             body,
             url,
+            followed_by_client: false,
         })
     }
 
@@ -384,6 +405,17 @@ impl ClientState {
             return Next::Done(self.finish(call, outcome, pace));
         };
         let outcome = match outcome {
+            Ok(answer) if answer.followed_by_client => {
+                tracing::warn!(
+                    target: "meraki_api",
+                    to = %authority(&answer.url),
+                    "the caller's HTTP client followed a redirect itself: refused"
+                );
+                return Next::Done(Err(Failure::RedirectRefused {
+                    host: authority(&answer.url),
+                    attempts: call.attempts,
+                }));
+            }
             Ok(answer) if is_redirect(answer.status) => {
                 return self.follow_redirect(call, answer, spare, pace)
             }
@@ -548,12 +580,9 @@ fn trace_retry(
     }
 }
 
-/// Methods that change something, which dry-run mode does not send.
-fn is_write(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::POST | Method::PUT | Method::DELETE | Method::PATCH
-    )
+/// The methods dry-run mode sends: an allow-list, so no other method can write.
+fn is_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// Moves `url` to `origin`'s scheme, host and port, keeping path and query.

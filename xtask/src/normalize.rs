@@ -49,6 +49,7 @@ pub const DOUBLES: &str = "float numbers made doubles";
 pub const RESPONSE_BOUNDS: &str = "response bounds dropped";
 pub const RESPONSE_REQUIRED: &str = "required response fields made optional";
 pub const CLEARABLE: &str = "optional request fields made clearable (x-clearable)";
+pub const EXPLODED: &str = "object query params sent as name[key]";
 
 /// Applies every convention to each operation of `document.paths`.
 pub fn normalize(document: &mut Value) -> Report {
@@ -184,6 +185,55 @@ fn mark_clearable(operation: &mut Map<String, Value>, update: bool, report: &mut
     }
 }
 
+/// A query parameter of object shape (`startDate` as `{lt, gt, lte, gte}`, alone or in a
+/// `oneOf` beside a plain value) is read by the API as `startDate[gt]=...&startDate[lt]=...`;
+/// a generator would send the object's fields under their own names (`gt=...`), which the API
+/// does not read. Each field becomes a parameter of its own, `name[field]`, and a plain
+/// variant, if any, stays as `name`.
+fn explode_object_query_params(params: &mut Vec<Value>, report: &mut Report) {
+    let mut out = Vec::with_capacity(params.len());
+    for param in params.drain(..) {
+        let in_query = param.get("in").and_then(Value::as_str) == Some("query");
+        let schema = param.get("schema").cloned().unwrap_or(Value::Null);
+        let variants: Vec<Value> = match schema.get("oneOf").or_else(|| schema.get("anyOf")) {
+            Some(Value::Array(variants)) => variants.clone(),
+            _ => vec![schema.clone()],
+        };
+        let (objects, plain): (Vec<Value>, Vec<Value>) = variants
+            .into_iter()
+            .partition(|v| v.get("properties").is_some_and(Value::is_object));
+        if !in_query || objects.is_empty() {
+            out.push(param);
+            continue;
+        }
+        let name = param
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if let [single] = plain.as_slice() {
+            let mut plain_param = param.clone();
+            plain_param["schema"] = single.clone();
+            out.push(plain_param);
+        }
+        for object in &objects {
+            for (field, field_schema) in object["properties"].as_object().into_iter().flatten() {
+                let mut field_param = serde_json::json!({
+                    "name": format!("{name}[{field}]"),
+                    "in": "query",
+                    "schema": field_schema,
+                });
+                if let Some(description) = field_schema.get("description") {
+                    field_param["description"] = description.clone();
+                }
+                out.push(field_param);
+            }
+        }
+        report.add(EXPLODED);
+    }
+    *params = out;
+}
+
 fn normalize_parameters(operation: &mut Map<String, Value>, report: &mut Report) {
     let Some(params) = operation
         .get_mut("parameters")
@@ -191,6 +241,7 @@ fn normalize_parameters(operation: &mut Map<String, Value>, report: &mut Report)
     else {
         return;
     };
+    explode_object_query_params(params, report);
     for param in params.iter_mut().filter_map(Value::as_object_mut) {
         if param.get("in").and_then(Value::as_str) != Some("query") {
             continue;
@@ -534,6 +585,30 @@ mod tests {
         assert_eq!(post["properties"]["nested"].get("x-clearable"), None);
         assert_eq!(report.count(CLEARABLE), 4);
         assert_eq!(normalize(&mut doc).count(CLEARABLE), 0, "idempotent");
+    }
+
+    #[test]
+    fn object_query_params_are_sent_as_the_api_reads_them() {
+        let range = json!({"type": "object", "properties": {
+            "lt": {"type": "string", "description": "less than"},
+            "gt": {"type": "string"},
+        }});
+        let mut doc = json!({"paths": {"/s": {"get": {"parameters": [
+            {"name": "startDate", "in": "query", "description": "d",
+             "schema": {"oneOf": [range, {"type": "string", "format": "date-time"}]}},
+            {"name": "perPage", "in": "query", "schema": {"type": "integer"}},
+        ]}}}});
+        let report = normalize(&mut doc);
+        let params = doc["paths"]["/s"]["get"]["parameters"].as_array().unwrap();
+        let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            ["startDate", "startDate[lt]", "startDate[gt]", "perPage"]
+        );
+        assert_eq!(params[0]["schema"]["type"], "string");
+        assert_eq!(params[1]["description"], "less than");
+        assert_eq!(report.count(EXPLODED), 1);
+        assert_eq!(normalize(&mut doc).count(EXPLODED), 0, "idempotent");
     }
 
     #[test]

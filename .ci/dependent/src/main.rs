@@ -16,8 +16,7 @@ async fn main() -> Result<(), meraki_api::Error> {
             .get_network_devices()
             .network_id(network.as_str())
             .call()
-            .await?
-            .into_inner();
+            .await?;
         println!("{network}: {} devices", devices.len());
     }
     let stats = client.stats();
