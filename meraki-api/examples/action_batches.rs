@@ -21,21 +21,35 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use meraki_api::batch::{Action, BatchOutcome};
 
+/// Runs actions (JSON lines on stdin) on an organization through action batches.
+#[derive(clap::Parser, Debug)]
+struct Args {
+    /// The organization's id.
+    #[arg(long)]
+    org: String,
+    /// Synchronous batches (at most 20 actions each).
+    #[arg(long)]
+    synchronous: bool,
+    /// Keep submitting after a batch failed or its outcome stayed unknown.
+    #[arg(long = "continue")]
+    continue_after_failure: bool,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     common::exit(run().await)
 }
 
 async fn run() -> Result<(), String> {
-    let args = common::Args::parse_with_switches(&["org"], &["synchronous", "continue"])?;
-    let org = args.require("org")?;
+    let args: Args = common::parse();
+    let org = args.org;
     let actions = read_actions(std::io::stdin().lock())?;
     let client = common::client()?;
     let started = Instant::now();
     let mut reports = client
         .action_batches(org.as_str())
-        .synchronous(args.has("synchronous"))
-        .continue_after_failure(args.has("continue"))
+        .synchronous(args.synchronous)
+        .continue_after_failure(args.continue_after_failure)
         .run(actions);
     let stdout = std::io::stdout();
     let (mut batches, mut completed, mut failed, mut unknown, mut not_submitted) = (0, 0, 0, 0, 0);

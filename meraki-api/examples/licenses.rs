@@ -11,25 +11,38 @@ mod common;
 
 use meraki_api::prelude::*;
 
+/// Streams every license of an organization as JSON lines.
+#[derive(clap::Parser, Debug)]
+struct Args {
+    /// The organization's id.
+    #[arg(long)]
+    org: String,
+    /// Only licenses in this state (active, expired, unused, ...).
+    #[arg(long)]
+    state: Option<String>,
+    #[command(flatten)]
+    paging: common::Paging,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     common::exit(run().await)
 }
 
 async fn run() -> Result<(), String> {
-    let args = common::Args::parse(&["org", "state", "per-page", "max-pages"])?;
+    let args: Args = common::parse();
     let client = common::client()?;
     let mut request = client
         .get_organization_licenses()
-        .organization_id(args.require("org")?);
-    if let Some(state) = args.get("state") {
+        .organization_id(args.org.as_str());
+    if let Some(state) = &args.state {
         request = request.state(state.as_str());
     }
-    if let Some(per_page) = args.number("per-page")? {
+    if let Some(per_page) = args.paging.per_page {
         request = request.per_page(per_page);
     }
     let mut paginator = request.into_paginator();
-    if let Some(max) = args.max_pages()? {
+    if let Some(max) = args.paging.max_pages() {
         paginator = paginator.max_pages(max);
     }
     common::print_pages(&client, paginator.pages()).await

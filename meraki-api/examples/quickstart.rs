@@ -140,14 +140,16 @@ async fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// Regenerates-and-tries the client: offline against recorded exchanges without a key, or
+/// against the live API with `MERAKI_DASHBOARD_API_KEY`.
+#[derive(clap::Parser, Debug)]
+struct Args {
+    /// The organization to read (live mode); offline mode uses the recorded one.
+    #[arg(long)]
+    org: Option<String>,
+}
+
 fn org_from_args() -> Result<Option<String>, String> {
-    let mut args = std::env::args().skip(1);
-    let mut org = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--org" => org = Some(args.next().ok_or("`--org` needs an organization id")?),
-            other => return Err(format!("unknown argument `{other}` (expected `--org ID`)")),
-        }
-    }
-    Ok(org)
+    let args: Args = common::parse();
+    Ok(args.org)
 }

@@ -198,6 +198,64 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
 }
 
+/// What an API error is about, for the conditions callers meet again and again (from the status
+/// and Meraki's messages; [`ApiError::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// `401`: the key (or token) is wrong, revoked or expired.
+    InvalidCredentials,
+    /// API access is not enabled for the organization (`403`, "API ... not enabled").
+    ApiNotEnabled,
+    /// The key may not be used from this IP address (the organization's login IP ranges).
+    IpNotAllowed,
+    /// Another change to the same resource is in progress or won (`409`, "concurrent").
+    ConcurrentChange,
+    /// `403` for another reason: the key's administrator may not do this.
+    Forbidden,
+    /// `404`: no such resource, or the key cannot see it.
+    NotFound,
+    /// `429`.
+    RateLimited,
+    /// `400` or `422`: the request's content was refused.
+    BadRequest,
+    /// `5xx`.
+    ServerError,
+    /// Anything else.
+    Other,
+}
+
+impl ApiError {
+    /// What this error is about, for branching on Meraki's recurring conditions.
+    pub fn kind(&self) -> ApiErrorKind {
+        let text = self.messages.join(" ").to_ascii_lowercase();
+        let status = self.status.as_u16();
+        if text.contains("ip address")
+            && (text.contains("not allowed") || text.contains("restrict"))
+            || text.contains("ip is not allowed")
+        {
+            return ApiErrorKind::IpNotAllowed;
+        }
+        if text.contains("api") && (text.contains("not enabled") || text.contains("disabled")) {
+            return ApiErrorKind::ApiNotEnabled;
+        }
+        let conflict =
+            status == 409 || text.contains("concurrent") || text.contains("being modified");
+        if conflict && status != 429 && !text.contains("executing batches") {
+            return ApiErrorKind::ConcurrentChange;
+        }
+        match status {
+            401 => ApiErrorKind::InvalidCredentials,
+            403 => ApiErrorKind::Forbidden,
+            404 => ApiErrorKind::NotFound,
+            429 => ApiErrorKind::RateLimited,
+            400 | 422 => ApiErrorKind::BadRequest,
+            500..=599 => ApiErrorKind::ServerError,
+            _ => ApiErrorKind::Other,
+        }
+    }
+}
+
 /// A request refused before sending, naming the parameter at fault where there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -578,6 +636,51 @@ mod tests {
         ] {
             assert!(masked.contains(kept), "{kept} not in {masked}");
         }
+    }
+
+    #[test]
+    fn recurring_api_conditions_have_kinds() {
+        let kind = |status: u16, message: &str| {
+            ApiError {
+                operation: "op",
+                status: StatusCode::from_u16(status).unwrap(),
+                messages: vec![message.to_owned()],
+                request_id: None,
+                attempts: 1,
+                retry_after: None,
+            }
+            .kind()
+        };
+        assert_eq!(
+            kind(401, "Invalid API key"),
+            ApiErrorKind::InvalidCredentials
+        );
+        assert_eq!(
+            kind(403, "API access is not enabled for this organization"),
+            ApiErrorKind::ApiNotEnabled
+        );
+        assert_eq!(
+            kind(
+                403,
+                "Your IP address is not allowed to access this organization"
+            ),
+            ApiErrorKind::IpNotAllowed
+        );
+        assert_eq!(kind(409, "Conflict"), ApiErrorKind::ConcurrentChange);
+        assert_eq!(
+            kind(
+                400,
+                "Another concurrent change to this network is in progress"
+            ),
+            ApiErrorKind::ConcurrentChange
+        );
+        assert_eq!(
+            kind(400, "Too many concurrently executing batches"),
+            ApiErrorKind::BadRequest
+        );
+        assert_eq!(kind(403, "Forbidden"), ApiErrorKind::Forbidden);
+        assert_eq!(kind(404, "Not found"), ApiErrorKind::NotFound);
+        assert_eq!(kind(502, ""), ApiErrorKind::ServerError);
     }
 
     #[test]

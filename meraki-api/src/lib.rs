@@ -67,8 +67,8 @@ mod generated {
 
 pub use config::{reqwest_builder, ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
 pub use error::{
-    mask_secrets, ApiError, ConfigError, DecodeError, Error, InvalidRequest, NotSent, Resume,
-    StreamStopped, TransportError,
+    mask_secrets, ApiError, ApiErrorKind, ConfigError, DecodeError, Error, InvalidRequest, NotSent,
+    Resume, StreamStopped, TransportError,
 };
 pub use generated::{builder, types, Client};
 pub use operation::Response;

@@ -10,86 +10,43 @@ use meraki_api::pagination::Page;
 use meraki_api::Client;
 use serde::Serialize;
 
-/// `--name value` pairs, repeatable, in order.
-pub struct Args(Vec<(String, String)>);
+/// What the streaming examples share on their command line.
+#[derive(clap::Args, Debug)]
+pub struct Paging {
+    /// Items per page (the API's range applies, e.g. 3-1000).
+    #[arg(long, value_name = "N")]
+    pub per_page: Option<i64>,
+    /// Stop after this many pages.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: Option<u64>,
+}
 
-impl Args {
-    /// Parses `--flag value` pairs, accepting only `allowed` flags.
-    pub fn parse(allowed: &[&str]) -> Result<Self, String> {
-        Self::parse_with_switches(allowed, &[])
+impl Paging {
+    /// `--max-pages` as a count.
+    pub fn max_pages(&self) -> Option<usize> {
+        self.max_pages
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
     }
+}
 
-    /// Parses `--flag value` pairs for `allowed` flags and lone `--switch`es.
-    pub fn parse_with_switches(allowed: &[&str], switches: &[&str]) -> Result<Self, String> {
-        let mut pairs = Vec::new();
-        let mut args = std::env::args().skip(1);
-        while let Some(flag) = args.next() {
-            let name = flag.strip_prefix("--").unwrap_or_default();
-            if switches.contains(&name) {
-                pairs.push((name.to_owned(), String::new()));
-                continue;
-            }
-            if !allowed.contains(&name) {
-                let all: Vec<&str> = allowed.iter().chain(switches).copied().collect();
-                return Err(format!(
-                    "unknown argument `{flag}` (expected one of --{})",
-                    all.join(", --")
-                ));
-            }
-            let value = args
-                .next()
-                .ok_or_else(|| format!("`{flag}` needs a value"))?;
-            pairs.push((name.to_owned(), value));
+/// Parses the command line as `T`; `--help` prints and exits 0, a bad argument prints one
+/// readable error and exits 1 (clap's own exit code would be 2).
+pub fn parse<T: clap::Parser>() -> T {
+    T::try_parse().unwrap_or_else(|e| {
+        if e.use_stderr() {
+            // clap's message up to its usage lines, on one line.
+            let text = e.to_string();
+            let line: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(|l| l.trim().trim_start_matches("error: "))
+                .collect();
+            eprintln!("error: {}", line.join(" "));
+            std::process::exit(1);
         }
-        Ok(Self(pairs))
-    }
-
-    /// Whether the `--name` switch was given.
-    pub fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(n, _)| n == name)
-    }
-
-    /// Every value given for `name`.
-    pub fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-
-    /// The last value given for `name`.
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.all(name).pop()
-    }
-
-    /// A required value.
-    pub fn require(&self, name: &str) -> Result<String, String> {
-        self.get(name)
-            .ok_or_else(|| format!("`--{name} VALUE` is required"))
-    }
-
-    /// `--max-pages N`, a positive count.
-    pub fn max_pages(&self) -> Result<Option<usize>, String> {
-        self.number("max-pages")?
-            .map(|n| {
-                usize::try_from(n)
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or("`--max-pages` must be positive".to_owned())
-            })
-            .transpose()
-    }
-
-    /// An optional number.
-    pub fn number(&self, name: &str) -> Result<Option<i64>, String> {
-        self.get(name)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| format!("`--{name}` takes a number, not `{v}`"))
-            })
-            .transpose()
-    }
+        let _ = e.print();
+        std::process::exit(0)
+    })
 }
 
 /// With `RUST_LOG` set (`RUST_LOG=meraki_api=debug`), the client's spans and events go to
