@@ -43,7 +43,7 @@ pub(crate) async fn send(
         match &pace.lane {
             Lane::Organization(org) => span.record("organization", &**org),
             Lane::Unresolved => span.record("organization", "unresolved"),
-            Lane::Global => &span,
+            Lane::Global | Lane::Lookup => &span,
         };
         let result = state.send(http, request, &pace).await;
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);

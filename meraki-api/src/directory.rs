@@ -317,14 +317,53 @@ const RETRY_FAILED_LOOKUP_AFTER: Duration = Duration::from_secs(60);
 
 /// Lookups under way and recently failed, so that concurrent callers share one lookup and a
 /// failing one is not repeated for every request.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Lookups {
     pending: Mutex<HashMap<Unknown, Arc<OnceCell<Option<String>>>>>,
     failed: Mutex<HashMap<Unknown, Instant>>,
-    /// Organizations whose networks (or devices) were listed after a lookup found them.
-    listed: Mutex<HashSet<(String, bool)>>,
-    /// One lookup at a time: the one before may have listed the organization of the next.
-    turn: tokio::sync::Mutex<()>,
+    /// Organizations whose networks (`false`) or devices (`true`) were listed, or are being
+    /// listed (`false` here), after a lookup found them.
+    listed: Mutex<HashMap<(String, bool), bool>>,
+    /// Lookups take turns: the one before may be listing the organization of the next. A turn
+    /// lasts for the lookup and its listings' first pages, not their later ones.
+    at_once: tokio::sync::Semaphore,
+}
+
+impl Default for Lookups {
+    fn default() -> Self {
+        Self {
+            pending: Mutex::default(),
+            failed: Mutex::default(),
+            listed: Mutex::default(),
+            at_once: tokio::sync::Semaphore::new(LOOKUPS_AT_ONCE),
+        }
+    }
+}
+
+/// Lookups the client makes at once.
+const LOOKUPS_AT_ONCE: usize = 1;
+
+/// An organization's listing that one caller is making: done when it says so; dropped
+/// otherwise (it failed, or its caller was cancelled), it can be made again.
+pub(crate) struct ListingTurn<'a> {
+    lookups: &'a Lookups,
+    key: (String, bool),
+    done: bool,
+}
+
+impl ListingTurn<'_> {
+    pub(crate) fn done(mut self) {
+        self.done = true;
+        lock(&self.lookups.listed).insert(self.key.clone(), true);
+    }
+}
+
+impl Drop for ListingTurn<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            lock(&self.lookups.listed).remove(&self.key);
+        }
+    }
 }
 
 impl Lookups {
@@ -365,14 +404,30 @@ impl Lookups {
         failed.insert(unknown.clone(), Instant::now());
     }
 
-    /// Whether `org`'s networks (`devices: false`) or devices are still to be listed; marks
-    /// them listed.
-    pub(crate) fn first_listing(&self, org: &str, devices: bool) -> bool {
-        lock(&self.listed).insert((org.to_owned(), devices))
+    /// The turn to list `org`'s networks (`devices: false`) or devices, unless they were
+    /// listed or are being listed.
+    pub(crate) fn listing_turn(&self, org: &str, devices: bool) -> Option<ListingTurn<'_>> {
+        let key = (org.to_owned(), devices);
+        let mut listed = lock(&self.listed);
+        if listed.contains_key(&key) {
+            return None;
+        }
+        listed.insert(key.clone(), false);
+        Some(ListingTurn {
+            lookups: self,
+            key,
+            done: false,
+        })
     }
 
-    pub(crate) async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.turn.lock().await
+    /// Marks `org`'s networks or devices listed (by the caller, `learn_organization`).
+    pub(crate) fn mark_listed(&self, org: &str, devices: bool) {
+        lock(&self.listed).insert((org.to_owned(), devices), true);
+    }
+
+    /// The turn to look up (see `at_once`).
+    pub(crate) async fn place(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.at_once.acquire().await.ok()
     }
 }
 

@@ -4,10 +4,12 @@
 //! directory may know it (learned from listings, registered, restored); otherwise the first
 //! request for that id looks it up once (`GET /networks/{id}`, or `GET /devices/{serial}` and
 //! then its network), paced by the global bucket and charged to the organization it finds.
-//! Callers waiting on the same id share that lookup, and lookups take turns, because after a
-//! lookup finds an organization not met before, the client lists that organization's networks
-//! (and devices, after a device lookup): bulk work over many networks of one organization then
-//! costs one lookup and one or two listings, not one lookup per network. While an id cannot be
+//! Callers waiting on the same id share that lookup, and lookups take turns (each turn lasts
+//! for the lookup and the first page of the listings it starts), because after a lookup finds
+//! an organization not met before, the client lists that organization's networks (and
+//! devices, after a device lookup) once: bulk work over many networks of one organization then
+//! costs one lookup and one or two listings, not one lookup per network. A listing that fails
+//! (or whose caller is cancelled) is made again by a later lookup. While an id cannot be
 //! resolved (its lookup failed, or lookups are off), its requests share one conservative
 //! bucket. Nothing goes unpaced.
 
@@ -49,8 +51,8 @@ async fn resolve(state: &ClientState, http: &reqwest::Client, unknown: &Unknown)
     let shared = lookups.shared(unknown);
     let org = shared
         .get_or_init(|| async {
-            let _turn = lookups.turn().await;
-            // The lookup before this one may have listed this id's organization.
+            let mut turn = lookups.place().await;
+            // A lookup before this one may have listed this id's organization.
             if let Some(org) = directory.organization_of(unknown) {
                 return Some(org);
             }
@@ -62,7 +64,7 @@ async fn resolve(state: &ClientState, http: &reqwest::Client, unknown: &Unknown)
                 "looked up the organization"
             );
             match &org {
-                Some(org) => list_organization(state, http, org, unknown).await,
+                Some(org) => list_organization(state, http, org, unknown, &mut turn).await,
                 None => lookups.record_failure(unknown),
             }
             org
@@ -82,22 +84,24 @@ async fn look_up(state: &ClientState, http: &reqwest::Client, unknown: &Unknown)
         organization_id: Option<String>,
         network_id: Option<String>,
     }
+    let mut throttled = 0;
     let (org, requests) = match unknown {
         Unknown::Network(id) => {
-            let network: Owned =
-                get_json(state, http, &format!("/networks/{id}"), "getNetwork").await?;
+            let path = format!("/networks/{id}");
+            let network: Owned = get_json(state, http, &path, "getNetwork", &mut throttled).await?;
             (network.organization_id?, 1)
         }
         Unknown::Device(serial) => {
-            let device: Owned =
-                get_json(state, http, &format!("/devices/{serial}"), "getDevice").await?;
+            let path = format!("/devices/{serial}");
+            let device: Owned = get_json(state, http, &path, "getDevice", &mut throttled).await?;
             let network_id = device.network_id?;
             let known = state.directory().network_organization(&network_id);
             let (org, requests) = match known {
                 Some(org) => (org, 1),
                 None => {
                     let path = format!("/networks/{}", path_segment(&network_id)?);
-                    let network: Owned = get_json(state, http, &path, "getNetwork").await?;
+                    let network: Owned =
+                        get_json(state, http, &path, "getNetwork", &mut throttled).await?;
                     let org = network.organization_id?;
                     state
                         .directory()
@@ -112,6 +116,9 @@ async fn look_up(state: &ClientState, http: &reqwest::Client, unknown: &Unknown)
     for _ in 0..requests {
         state.pacer().charge(&org);
     }
+    if throttled > 0 {
+        state.pacer().throttled_org(&org);
+    }
     Some(org)
 }
 
@@ -123,18 +130,27 @@ async fn list_organization(
     http: &reqwest::Client,
     org: &str,
     unknown: &Unknown,
+    turn: &mut Option<tokio::sync::SemaphorePermit<'_>>,
 ) {
     if !state.resolve_settings().list_organizations {
         return;
     }
     let devices = matches!(unknown, Unknown::Device(_));
     for listing in [Listing::Networks, Listing::Devices] {
-        if (listing == Listing::Networks || devices)
-            && state
-                .lookups()
-                .first_listing(org, listing == Listing::Devices)
+        if listing == Listing::Devices && !devices {
+            continue;
+        }
+        // One listing per organization at a time; a failed one is made again later.
+        let last = listing == Listing::Devices || !devices;
+        if let Some(listing_turn) = state
+            .lookups()
+            .listing_turn(org, listing == Listing::Devices)
         {
-            let _ = list(state, http, org, listing).await;
+            let mut not_last = None;
+            let lookup_turn = if last { &mut *turn } else { &mut not_last };
+            if list(state, http, org, listing, lookup_turn).await.is_ok() {
+                listing_turn.done();
+            }
         }
     }
 }
@@ -146,10 +162,10 @@ pub(crate) async fn learn_organization(
     org: &str,
 ) -> Result<(), Error> {
     for listing in [Listing::Networks, Listing::Devices] {
-        list(state, http, org, listing).await?;
+        list(state, http, org, listing, &mut None).await?;
         state
             .lookups()
-            .first_listing(org, listing == Listing::Devices);
+            .mark_listed(org, listing == Listing::Devices);
     }
     Ok(())
 }
@@ -185,6 +201,7 @@ async fn list(
     http: &reqwest::Client,
     org: &str,
     listing: Listing,
+    lookup_turn: &mut Option<tokio::sync::SemaphorePermit<'_>>,
 ) -> Result<(), Error> {
     let (what, operation) = match listing {
         Listing::Networks => ("networks", "getOrganizationNetworks"),
@@ -203,6 +220,9 @@ async fn list(
             break;
         };
         next = get_page(state, http, &path_and_query, org, operation).await?;
+        // The next lookup waits for the first page only (an organization of up to 1,000
+        // networks is then known); later pages need not hold everyone else up.
+        lookup_turn.take();
     }
     Ok(())
 }
@@ -260,16 +280,25 @@ async fn send_get(
     }
 }
 
-/// A lookup: one `GET`, paced by the global bucket, decoded as `T`.
+/// A lookup: one `GET`, paced by the global bucket, decoded as `T`; the 429s it met go to
+/// `throttled`, for the organization it finds.
 async fn get_json<T: serde::de::DeserializeOwned>(
     state: &ClientState,
     http: &reqwest::Client,
     path: &str,
     operation: &'static str,
+    throttled: &mut u32,
 ) -> Option<T> {
-    let exchange = send_get(state, http, path, state.pacer().global(), operation)
-        .await
-        .ok()?;
+    let exchange = send_get(state, http, path, state.pacer().lookup(), operation).await;
+    let exchange = match exchange {
+        Ok(exchange) => exchange,
+        Err(Error::RateLimited(e)) => {
+            *throttled += e.attempts;
+            return None;
+        }
+        Err(_) => return None,
+    };
+    *throttled += exchange.throttled;
     crate::decode::decode_body(&exchange.body).ok()
 }
 

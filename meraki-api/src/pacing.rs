@@ -2,9 +2,13 @@
 //! organization is not known yet, and one for the whole client. A 429 slows down the bucket
 //! that paced the request; successes bring it back.
 //!
-//! Every waiter re-checks its bucket after sleeping instead of holding a reservation, so a
-//! rate lowered by a 429 applies at once to everyone already waiting, and many concurrent
-//! callers cannot pile reservations into the future.
+//! Waiters queue in order (a fair async lock per bucket): only the one at the head sleeps,
+//! until the next token, takes it and hands the turn to the next, so each token wakes one
+//! waiter however long the queue, and nobody is overtaken. The head re-checks the bucket
+//! after sleeping instead of holding a reservation, so a rate lowered by a 429 applies at once
+//! to everyone already waiting, and many concurrent callers cannot pile reservations into the
+//! future. A burst of 429s (the answers to requests that were already in flight) lowers a
+//! bucket's rate once per window, not once per answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -151,6 +155,30 @@ struct Bucket {
     /// The configured rate, which successes restore.
     full_rate: f64,
     last: Instant,
+    /// When a 429 last lowered the rate.
+    slowed_at: Option<Instant>,
+}
+
+/// After a 429 lowers a bucket's rate, the 429s of the next second answer requests sent
+/// before it: they lower it no further.
+const SLOWDOWN_WINDOW: Duration = Duration::from_secs(1);
+
+/// A bucket and the queue of its waiters.
+#[derive(Debug)]
+pub(crate) struct Paced {
+    bucket: Mutex<Bucket>,
+    /// Held by the waiter at the head of the queue; tokio's lock is fair (first come, first
+    /// served), and a cancelled waiter leaves the queue.
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Paced {
+    fn new(rate: f64, capacity: f64) -> Self {
+        Self {
+            bucket: Mutex::new(Bucket::new(rate, capacity)),
+            turn: tokio::sync::Mutex::new(()),
+        }
+    }
 }
 
 impl Bucket {
@@ -161,6 +189,7 @@ impl Bucket {
             rate,
             full_rate: rate,
             last: Instant::now(),
+            slowed_at: None,
         }
     }
 
@@ -187,7 +216,7 @@ impl Bucket {
     }
 }
 
-type SharedBucket = Arc<Mutex<Bucket>>;
+type SharedBucket = Arc<Paced>;
 
 /// Which bucket paces a request, besides the client's global one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,8 +225,11 @@ pub(crate) enum Lane {
     Organization(Arc<str>),
     /// A network or device whose organization is not known.
     Unresolved,
-    /// Nothing more specific: requests outside any organization, and directory lookups.
+    /// Nothing more specific: requests outside any organization.
     Global,
+    /// A directory lookup: paced by the global bucket; its 429s slow the organization it
+    /// finds, not the global bucket.
+    Lookup,
 }
 
 /// The buckets that pace one request: chosen once, used for every attempt.
@@ -223,7 +255,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Pacer {
     pub(crate) fn new(config: RateLimitConfig) -> Self {
-        let bucket = |rate, burst| Arc::new(Mutex::new(Bucket::new(rate, burst)));
+        let bucket = |rate, burst| Arc::new(Paced::new(rate, burst));
         Self {
             global: bucket(config.global_rate, config.global_burst),
             unresolved: bucket(config.unresolved_rate, config.unresolved_burst),
@@ -240,10 +272,10 @@ impl Pacer {
             Some((org, bucket)) => (org.clone(), bucket.clone()),
             None => {
                 let org: Arc<str> = Arc::from(org);
-                let bucket = Arc::new(Mutex::new(Bucket::new(
+                let bucket = Arc::new(Paced::new(
                     self.config.per_org_rate,
                     self.config.per_org_burst,
-                )));
+                ));
                 orgs.insert(org.clone(), bucket.clone());
                 (org, bucket)
             }
@@ -270,17 +302,46 @@ impl Pacer {
         }
     }
 
+    /// The pace of a directory lookup (see [`Lane::Lookup`]).
+    pub(crate) fn lookup(&self) -> Pace {
+        Pace {
+            lane: Lane::Lookup,
+            bucket: self.global.clone(),
+        }
+    }
+
     /// Waits until the request's bucket and the global one both allow it.
     pub(crate) async fn acquire(&self, pace: &Pace) {
-        if pace.lane != Lane::Global {
+        if !matches!(pace.lane, Lane::Global | Lane::Lookup) {
             take(&pace.bucket).await;
         }
         take(&self.global).await;
     }
 
-    /// The API answered 429: slow down the bucket that paced the request.
+    /// The API answered 429: slow down the bucket that paced the request, once per window.
+    /// A lookup's 429 (on the global lane, before its organization is known) slows nothing
+    /// here: the lookup charges it to the organization it finds ([`Pacer::throttled_org`]).
     pub(crate) fn throttled(&self, pace: &Pace) {
-        let mut b = lock(&pace.bucket);
+        if pace.lane == Lane::Lookup {
+            return;
+        }
+        self.slow_down(&pace.bucket);
+    }
+
+    /// A lookup that met 429s found `org`: its bucket slows down as if it had paced them.
+    pub(crate) fn throttled_org(&self, org: &str) {
+        self.slow_down(&self.organization(org).bucket);
+    }
+
+    fn slow_down(&self, paced: &Paced) {
+        let mut b = lock(&paced.bucket);
+        let now = Instant::now();
+        if b.slowed_at
+            .is_some_and(|at| now.saturating_duration_since(at) < SLOWDOWN_WINDOW)
+        {
+            return;
+        }
+        b.slowed_at = Some(now);
         b.rate = (b.rate * self.config.decrease_factor).max(self.config.min_rate);
         // No burst right after being told to slow down.
         b.tokens = b.tokens.min(0.0);
@@ -288,7 +349,7 @@ impl Pacer {
 
     /// A request went through: recover towards the configured rate.
     pub(crate) fn succeeded(&self, pace: &Pace) {
-        let mut b = lock(&pace.bucket);
+        let mut b = lock(&pace.bucket.bucket);
         b.rate = (b.rate + self.config.increase_step).min(b.full_rate);
     }
 
@@ -296,7 +357,7 @@ impl Pacer {
     /// organization was known) against `org` after the fact: its next requests wait for it.
     pub(crate) fn charge(&self, org: &str) {
         let pace = self.organization(org);
-        let mut b = lock(&pace.bucket);
+        let mut b = lock(&pace.bucket.bucket);
         b.refill(Instant::now());
         b.tokens = (b.tokens - 1.0).max(-b.capacity);
     }
@@ -304,13 +365,22 @@ impl Pacer {
     /// The current rate of `org`'s bucket, requests per second.
     #[cfg(test)]
     pub(crate) fn rate(&self, org: &str) -> f64 {
-        lock(&self.organization(org).bucket).rate
+        lock(&self.organization(org).bucket.bucket).rate
     }
 }
 
-async fn take(bucket: &Mutex<Bucket>) {
+/// Waits for a token of `paced`, in turn.
+async fn take(paced: &Paced) {
+    // Fast path: nobody waiting and a token there.
+    if let Ok(turn) = paced.turn.try_lock() {
+        if lock(&paced.bucket).try_take(Instant::now()).is_ok() {
+            return;
+        }
+        drop(turn);
+    }
+    let _turn = paced.turn.lock().await;
     loop {
-        let wait = lock(bucket).try_take(Instant::now());
+        let wait = lock(&paced.bucket).try_take(Instant::now());
         match wait {
             Ok(()) => return,
             Err(wait) => tokio::time::sleep(wait).await,
@@ -359,7 +429,13 @@ mod tests {
         let org = pacer.organization("1");
         pacer.throttled(&org);
         assert!((pacer.rate("1") - 7.0).abs() < 1e-9);
+        // The 429s of requests already in flight lower it no further.
+        for _ in 0..10 {
+            pacer.throttled(&org);
+        }
+        assert!((pacer.rate("1") - 7.0).abs() < 1e-9);
         for _ in 0..100 {
+            tokio::time::advance(SLOWDOWN_WINDOW).await;
             pacer.throttled(&org);
         }
         assert_eq!(pacer.rate("1"), 0.5);
@@ -370,12 +446,45 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn waiters_are_served_in_the_order_they_came() {
+        let pacer = Arc::new(Pacer::new(
+            RateLimitConfig::default().per_organization(10.0, 1.0),
+        ));
+        acquire_org(&pacer, "1").await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (pacer, order) = (pacer.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                acquire_org(&pacer, "1").await;
+                lock(&order).push(i);
+            }));
+            // Each waiter queues before the next one arrives.
+            tokio::task::yield_now().await;
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*lock(&order), (0..20).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lookups_429_slows_the_organization_it_finds_not_the_global_bucket() {
+        let pacer = Pacer::new(RateLimitConfig::default());
+        pacer.throttled(&pacer.lookup());
+        assert_eq!(lock(&pacer.global.bucket).rate, 100.0);
+        pacer.throttled_org("7");
+        assert!((pacer.rate("7") - 7.0).abs() < 1e-9);
+        assert_eq!(pacer.rate("8"), 10.0);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_429_slows_only_the_bucket_that_paced_the_request() {
         let pacer = Pacer::new(RateLimitConfig::default());
         pacer.throttled(&pacer.unresolved());
         assert_eq!(pacer.rate("1"), 10.0);
-        assert!((lock(&pacer.unresolved).rate - 3.5).abs() < 1e-9);
-        assert_eq!(lock(&pacer.global).rate, 100.0);
+        assert!((lock(&pacer.unresolved.bucket).rate - 3.5).abs() < 1e-9);
+        assert_eq!(lock(&pacer.global.bucket).rate, 100.0);
         // Unresolved requests share one conservative bucket: 5 at once, then 3.5/s.
         let start = Instant::now();
         for _ in 0..12 {

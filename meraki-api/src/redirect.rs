@@ -141,7 +141,7 @@ pub(crate) struct Shards {
 fn key(lane: &Lane) -> Option<Arc<str>> {
     match lane {
         Lane::Organization(org) => Some(org.clone()),
-        Lane::Unresolved | Lane::Global => None,
+        Lane::Unresolved | Lane::Global | Lane::Lookup => None,
     }
 }
 

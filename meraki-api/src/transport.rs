@@ -129,6 +129,8 @@ pub(crate) struct Exchange {
     /// An earlier attempt may have reached the API without its answer reaching us (a lost
     /// or cut answer, a 5xx from a gateway): its effect is unknown.
     pub(crate) earlier_answer_lost: bool,
+    /// 429s met on the way.
+    pub(crate) throttled: u32,
 }
 
 /// Why a call ended without an answer to hand back.
@@ -161,6 +163,7 @@ struct CallState {
     attempts: u32,
     redirects: Redirects,
     earlier_answer_lost: bool,
+    throttled: u32,
 }
 
 /// What to do after an attempt.
@@ -300,6 +303,7 @@ impl ClientState {
             attempts: 0,
             redirects: Redirects::default(),
             earlier_answer_lost: false,
+            throttled: 0,
         };
         loop {
             self.shared.pacer.acquire(pace).await;
@@ -398,6 +402,7 @@ impl ClientState {
     ) -> Next {
         let shared = &*self.shared;
         if matches!(&outcome, Ok(a) if a.status == StatusCode::TOO_MANY_REQUESTS) {
+            call.throttled += 1;
             shared.stats.throttled.fetch_add(1, Ordering::Relaxed);
             shared.pacer.throttled(pace);
         }
@@ -544,6 +549,7 @@ fn exchange(call: &CallState, answer: Answer) -> Exchange {
         body: answer.body,
         attempts: call.attempts,
         earlier_answer_lost: call.earlier_answer_lost,
+        throttled: call.throttled,
     }
 }
 

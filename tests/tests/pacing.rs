@@ -283,3 +283,61 @@ async fn learning_an_organization_follows_its_listing_pages() {
     );
     assert_eq!(client.directory().len(), 2_500);
 }
+
+#[tokio::test]
+async fn a_listing_that_failed_is_made_again_by_a_later_lookup() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    for network in ["N_1", "N_2"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/networks/{network}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"id": network, "organizationId": ORG})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let listing = format!("/api/v1/organizations/{ORG}/networks");
+    // The first listing fails; the next one answers.
+    Mock::given(method("GET"))
+        .and(path(listing.as_str()))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(listing.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!([{"id": "N_3", "organizationId": ORG}])),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    let client = meraki_api::Client::builder()
+        .api_key(meraki_api::test_util::FIXTURE_API_KEY)
+        .base_url(format!("{}/api/v1", server.uri()))
+        .retry(meraki_api::RetryPolicy::never())
+        .build()
+        .unwrap();
+    network_devices(&client, "N_1").await.unwrap();
+    assert_eq!(client.directory().network_organization("N_3"), None);
+    network_devices(&client, "N_2").await.unwrap();
+    let listings = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == listing)
+        .count();
+    assert_eq!(listings, 2, "the failed listing was made again");
+    assert_eq!(
+        client.directory().network_organization("N_3").as_deref(),
+        Some(ORG)
+    );
+}
