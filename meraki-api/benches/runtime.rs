@@ -6,6 +6,7 @@
 //! cargo bench -p meraki-api --bench runtime -- stream decode transport  # streaming and its floors
 //! cargo bench -p meraki-api --bench runtime -- networks devices orgs batches  # bulk work (4-7)
 //! cargo bench -p meraki-api --bench runtime -- faults lost  # under network faults (8, 9)
+//! cargo bench -p meraki-api --bench runtime -- fleet        # many queued calls (10)
 //! ```
 //!
 //! The server enforces an organization rate limit with a token bucket (burst = rate) and
@@ -645,6 +646,64 @@ async fn bulk_scenarios(wanted: impl Fn(&str) -> bool) {
     }
 }
 
+/// Scenario 10: 2,000, 4,000 and 8,000 `getNetworkDevices` calls started at once over 20
+/// organizations of 10 networks (none known beforehand); the server allows 10/s per
+/// organization and 100/s overall. The server runs on its own runtime and threads, the client
+/// on one thread, whose CPU time is the client's.
+fn fleet() {
+    use meraki_api::test_util::SimulatedDashboard;
+    let sizes: Vec<usize> = std::env::var("FLEET_CALLS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![2_000, 4_000, 8_000]);
+    for calls in sizes {
+        let server_runtime = tokio::runtime::Runtime::new().unwrap();
+        let dashboard = server_runtime.block_on(async {
+            let mut builder = SimulatedDashboard::builder();
+            for org in 0..20 {
+                builder = builder.organization(&format!("{}", 100 + org), 10, 0);
+            }
+            builder.start().await
+        });
+        let networks: Vec<String> = (0..20)
+            .flat_map(|org| dashboard.networks(&format!("{}", 100 + org)))
+            .collect();
+        let client_runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = dashboard.client();
+        let cpu_before = thread_cpu();
+        let started = Instant::now();
+        let work: Vec<Call> = (0..calls)
+            .map(|i| Call::Network(networks[i % 200].clone()))
+            .collect();
+        let failures = client_runtime.block_on(async {
+            let results =
+                futures_util::future::join_all(work.iter().map(|call| make(&client, call))).await;
+            results.iter().filter(|r| r.is_err()).count()
+        });
+        let elapsed = started.elapsed().as_secs_f64();
+        let cpu = thread_cpu() - cpu_before;
+        let stats = client.stats();
+        let counts = dashboard.counts();
+        // Everything goes through the 100/s overall limit (20 organizations could take 200/s).
+        let floor = (stats.requests as f64 - 100.0).max(0.0) / 100.0;
+        println!(
+            "fleet (10): {calls} calls at once over 20 organizations: {elapsed:.2} s (floor {floor:.1} s for {} requests at 100/s, {:+.1}%), client CPU {:.3} s = {:.3} ms per request, 429s {} ({} for an organization), lookups and listings {}, failures {failures}",
+            stats.requests,
+            (elapsed / floor - 1.0) * 100.0,
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1000.0 / stats.requests as f64,
+            counts.throttled,
+            counts.throttled_by_org.values().sum::<u64>(),
+            stats.lookups,
+        );
+        drop(client_runtime);
+        drop(server_runtime);
+    }
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -662,6 +721,9 @@ fn main() {
     if wanted("transport") {
         transport(false);
         transport(true);
+    }
+    if wanted("fleet") {
+        fleet();
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     if wanted("throttle10") {

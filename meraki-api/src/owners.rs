@@ -315,7 +315,7 @@ async fn get_page(
         state,
         http,
         path_and_query,
-        state.pacer().organization(org),
+        state.pacer().listing(org),
         operation,
     )
     .await?;

@@ -35,7 +35,7 @@ pub struct RateLimitConfig {
     pub per_org_burst: f64,
     /// Requests per second for the whole client, all organizations together (default 100).
     pub global_rate: f64,
-    /// Burst for the whole client (default 100).
+    /// Burst for the whole client (default 50, half the API's: see BENCHMARKS.md, scenario 10).
     pub global_burst: f64,
     /// Requests per second shared by all requests for networks and devices whose organization
     /// is not known (its lookup failed or is turned off): default 5, half an organization's
@@ -58,7 +58,10 @@ impl Default for RateLimitConfig {
             per_org_rate: 10.0,
             per_org_burst: 10.0,
             global_rate: 100.0,
-            global_burst: 100.0,
+            // Below the API's 100: the headroom absorbs the jitter between when requests leave
+            // and when they arrive, which otherwise draws 429s at full rate (BENCHMARKS.md,
+            // scenario 10).
+            global_burst: 50.0,
             unresolved_rate: 5.0,
             unresolved_burst: 5.0,
             min_rate: 0.5,
@@ -237,6 +240,9 @@ pub(crate) enum Lane {
 pub(crate) struct Pace {
     pub(crate) lane: Lane,
     bucket: SharedBucket,
+    /// The client's own lookups and listings go ahead of the queue: a few requests that tell
+    /// whole organizations' worth of queued calls which bucket to wait in.
+    ahead: bool,
 }
 
 /// Shared by every clone of a client.
@@ -283,6 +289,7 @@ impl Pacer {
         Pace {
             lane: Lane::Organization(org),
             bucket,
+            ahead: false,
         }
     }
 
@@ -291,6 +298,7 @@ impl Pacer {
         Pace {
             lane: Lane::Unresolved,
             bucket: self.unresolved.clone(),
+            ahead: false,
         }
     }
 
@@ -299,6 +307,7 @@ impl Pacer {
         Pace {
             lane: Lane::Global,
             bucket: self.global.clone(),
+            ahead: false,
         }
     }
 
@@ -307,25 +316,41 @@ impl Pacer {
         Pace {
             lane: Lane::Lookup,
             bucket: self.global.clone(),
+            ahead: true,
+        }
+    }
+
+    /// The pace of a listing the client makes for itself: `org`'s, ahead of the queue.
+    pub(crate) fn listing(&self, org: &str) -> Pace {
+        Pace {
+            ahead: true,
+            ..self.organization(org)
         }
     }
 
     /// Waits until the request's bucket and the global one both allow it.
     pub(crate) async fn acquire(&self, pace: &Pace) {
         if !matches!(pace.lane, Lane::Global | Lane::Lookup) {
-            take(&pace.bucket).await;
+            take(&pace.bucket, pace.ahead).await;
         }
-        take(&self.global).await;
+        take(&self.global, pace.ahead).await;
     }
 
-    /// The API answered 429: slow down the bucket that paced the request, once per window.
-    /// A lookup's 429 (on the global lane, before its organization is known) slows nothing
-    /// here: the lookup charges it to the organization it finds ([`Pacer::throttled_org`]).
-    pub(crate) fn throttled(&self, pace: &Pace) {
-        if pace.lane == Lane::Lookup {
-            return;
+    /// The API answered 429: slow down the bucket whose limit it names, once per window. A
+    /// 429 "for this IP" (or address) is the client's overall limit: the global bucket. Any
+    /// other 429 slows the bucket that paced the request, except a lookup's (on the global
+    /// lane, before its organization is known), which the lookup charges to the organization
+    /// it finds ([`Pacer::throttled_org`]).
+    pub(crate) fn throttled(&self, pace: &Pace, body: &[u8]) {
+        let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+        let per_address = text.contains("rate limit")
+            && (text.contains(" ip") || text.contains("address"))
+            && !text.contains("organization");
+        if per_address {
+            self.slow_down(&self.global);
+        } else if pace.lane != Lane::Lookup {
+            self.slow_down(&pace.bucket);
         }
-        self.slow_down(&pace.bucket);
     }
 
     /// A lookup that met 429s found `org`: its bucket slows down as if it had paced them.
@@ -347,10 +372,19 @@ impl Pacer {
         b.tokens = b.tokens.min(0.0);
     }
 
-    /// A request went through: recover towards the configured rate.
+    /// A request went through: its bucket, and the global one it also passed, recover towards
+    /// their configured rates.
     pub(crate) fn succeeded(&self, pace: &Pace) {
-        let mut b = lock(&pace.bucket.bucket);
-        b.rate = (b.rate + self.config.increase_step).min(b.full_rate);
+        let recover = |paced: &Paced| {
+            let mut b = lock(&paced.bucket);
+            if b.rate < b.full_rate {
+                b.rate = (b.rate + self.config.increase_step).min(b.full_rate);
+            }
+        };
+        recover(&pace.bucket);
+        if !Arc::ptr_eq(&pace.bucket, &self.global) {
+            recover(&self.global);
+        }
     }
 
     /// Counts a request that was paced on another bucket (a directory lookup, before its
@@ -369,8 +403,17 @@ impl Pacer {
     }
 }
 
-/// Waits for a token of `paced`, in turn.
-async fn take(paced: &Paced) {
+/// Waits for a token of `paced`, in turn (or `ahead` of the queue, beside its head).
+async fn take(paced: &Paced, ahead: bool) {
+    if ahead {
+        loop {
+            let wait = lock(&paced.bucket).try_take(Instant::now());
+            match wait {
+                Ok(()) => return,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
     // Fast path: nobody waiting and a token there.
     if let Ok(turn) = paced.turn.try_lock() {
         if lock(&paced.bucket).try_take(Instant::now()).is_ok() {
@@ -427,16 +470,16 @@ mod tests {
     async fn adapts_to_429s_within_bounds() {
         let pacer = Pacer::new(RateLimitConfig::default());
         let org = pacer.organization("1");
-        pacer.throttled(&org);
+        pacer.throttled(&org, b"");
         assert!((pacer.rate("1") - 7.0).abs() < 1e-9);
         // The 429s of requests already in flight lower it no further.
         for _ in 0..10 {
-            pacer.throttled(&org);
+            pacer.throttled(&org, b"");
         }
         assert!((pacer.rate("1") - 7.0).abs() < 1e-9);
         for _ in 0..100 {
             tokio::time::advance(SLOWDOWN_WINDOW).await;
-            pacer.throttled(&org);
+            pacer.throttled(&org, b"");
         }
         assert_eq!(pacer.rate("1"), 0.5);
         for _ in 0..100 {
@@ -471,8 +514,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_lookups_429_slows_the_organization_it_finds_not_the_global_bucket() {
         let pacer = Pacer::new(RateLimitConfig::default());
-        pacer.throttled(&pacer.lookup());
+        pacer.throttled(&pacer.lookup(), b"");
         assert_eq!(lock(&pacer.global.bucket).rate, 100.0);
+        // A 429 for the address slows the global bucket, whoever paced the request.
+        pacer.throttled(
+            &pacer.organization("9"),
+            br#"{"errors": ["API rate limit exceeded for this IP"]}"#,
+        );
+        assert!((lock(&pacer.global.bucket).rate - 70.0).abs() < 1e-9);
+        assert_eq!(pacer.rate("9"), 10.0);
         pacer.throttled_org("7");
         assert!((pacer.rate("7") - 7.0).abs() < 1e-9);
         assert_eq!(pacer.rate("8"), 10.0);
@@ -481,7 +531,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_429_slows_only_the_bucket_that_paced_the_request() {
         let pacer = Pacer::new(RateLimitConfig::default());
-        pacer.throttled(&pacer.unresolved());
+        pacer.throttled(&pacer.unresolved(), b"");
         assert_eq!(pacer.rate("1"), 10.0);
         assert!((lock(&pacer.unresolved.bucket).rate - 3.5).abs() < 1e-9);
         assert_eq!(lock(&pacer.global.bucket).rate, 100.0);

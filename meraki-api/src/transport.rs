@@ -401,10 +401,12 @@ impl ClientState {
         pace: &Pace,
     ) -> Next {
         let shared = &*self.shared;
-        if matches!(&outcome, Ok(a) if a.status == StatusCode::TOO_MANY_REQUESTS) {
-            call.throttled += 1;
-            shared.stats.throttled.fetch_add(1, Ordering::Relaxed);
-            shared.pacer.throttled(pace);
+        if let Ok(answer) = &outcome {
+            if answer.status == StatusCode::TOO_MANY_REQUESTS {
+                call.throttled += 1;
+                shared.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                shared.pacer.throttled(pace, &answer.body);
+            }
         }
         let Some(mut spare) = spare else {
             return Next::Done(self.finish(call, outcome, pace));
