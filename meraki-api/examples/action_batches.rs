@@ -11,7 +11,7 @@
 //! submitted, unless `--continue`. Exit code 1, with one line naming the failed batch, if any
 //! batch did not complete.
 //!
-//! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there).
+//! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there on this machine).
 
 mod common;
 

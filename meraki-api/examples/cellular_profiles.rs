@@ -4,7 +4,7 @@
 //! cargo run -p meraki-api --example cellular_profiles -- --org ID [--profile-id X]... [--serial S]... [--per-page N] [--max-pages N]
 //! ```
 //!
-//! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there).
+//! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there on this machine).
 //! Summary on stderr; exit code 1 on failure.
 
 mod common;

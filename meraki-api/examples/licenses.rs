@@ -4,7 +4,7 @@
 //! cargo run -p meraki-api --example licenses -- --org ID [--state S] [--per-page N] [--max-pages N]
 //! ```
 //!
-//! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there, so
+//! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there on this machine, so
 //! a local server can stand in for the API). Summary on stderr; exit code 1 on failure.
 
 mod common;

@@ -436,3 +436,36 @@ fn every_bounded_parameter_of_the_api_is_checked_as_its_type() {
     // 65 `perPage` ranges and the `timespan`-like limits the specs give.
     assert!(checked > 100, "{checked}");
 }
+
+/// Object-shaped query parameters go out as the API reads them: `startDate[gt]=...`, beside
+/// the plain `startDate=...` form.
+#[tokio::test]
+async fn object_query_parameters_are_sent_as_name_and_key() {
+    let server = ReplayServer::start(&[], None).await;
+    serve(
+        &server,
+        "/administered/licensing/subscription/subscriptions",
+        serde_json::json!([]),
+    )
+    .await;
+    let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    server
+        .client()
+        .get_administered_licensing_subscription_subscriptions()
+        .organization_ids(vec!["1".to_string()])
+        .start_date_gt(at)
+        .start_date_lt(at)
+        .call()
+        .await
+        .unwrap();
+    let request = &server.received().await[0];
+    let query = request.url.query().unwrap_or_default();
+    assert!(
+        query.contains("startDate%5Bgt%5D=2026-01-01T00%3A00%3A00Z"),
+        "{query}"
+    );
+    assert!(query.contains("startDate%5Blt%5D="), "{query}");
+    assert!(!query.contains("&gt="), "{query}");
+}

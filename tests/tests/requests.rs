@@ -147,3 +147,41 @@ async fn a_number_parameter_takes_integral_values() {
     };
     assert_eq!(invalid.parameter.as_deref(), Some("timespan"));
 }
+
+/// Calls, paginators, raw requests and batch runs borrow nothing: their futures and streams
+/// can move into spawned tasks.
+#[test]
+fn calls_and_streams_are_static_and_send() {
+    fn spawnable<T: Send + 'static>(_: &T) {}
+    let client = meraki_api::Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url("http://127.0.0.1:9/api/v1")
+        .build()
+        .unwrap();
+    let call = client
+        .get_organization_licenses()
+        .organization_id("1")
+        .call();
+    spawnable(&call);
+    let with_response = client
+        .get_organization_licenses()
+        .organization_id("1")
+        .call_with_response();
+    spawnable(&with_response);
+    let paginator = client
+        .get_organization_licenses()
+        .organization_id("1")
+        .into_paginator();
+    spawnable(&paginator);
+    spawnable(&paginator.clone().items());
+    spawnable(&paginator.clone().pages());
+    spawnable(&paginator.lenient_items());
+    let raw = client.raw(reqwest::Method::GET, "/organizations");
+    spawnable(&raw);
+    spawnable(&raw.clone().call());
+    spawnable(&raw.into_paginator().items());
+    let runner = client.action_batches("1");
+    spawnable(&runner);
+    spawnable(&runner.run(Vec::new()));
+    drop(client);
+}
