@@ -39,6 +39,14 @@ async fn behind_proxy(
     (proxy, client)
 }
 
+/// A client for a local `base` (a proxy's or a server's), with quick retries.
+fn client_for(base: &str) -> meraki_api::ClientBuilder {
+    meraki_api::Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url(base)
+        .retry(patient())
+}
+
 fn each_fault_at(p: f64) -> Vec<(Fault, f64)> {
     vec![
         (Fault::Refused, p),
@@ -155,12 +163,7 @@ async fn thing_server(plan: FaultPlan) -> (MockServer, FaultyProxy, meraki_api::
     let proxy = FaultyProxy::start(&format!("{}/api/v1", server.uri()), plan)
         .await
         .unwrap();
-    let client = meraki_api::Client::builder()
-        .api_key(FIXTURE_API_KEY)
-        .base_url(proxy.base_url())
-        .retry(patient())
-        .build()
-        .unwrap();
+    let client = client_for(&proxy.base_url()).build().unwrap();
     (server, proxy, client)
 }
 
@@ -229,12 +232,7 @@ async fn writes_that_may_have_reached_the_server_are_not_sent_again() {
         )
         .await
         .unwrap();
-        let client = meraki_api::Client::builder()
-            .api_key(FIXTURE_API_KEY)
-            .base_url(proxy.base_url())
-            .retry(patient())
-            .build()
-            .unwrap();
+        let client = client_for(&proxy.base_url()).build().unwrap();
         let err = client
             .raw(reqwest::Method::POST, "/organizations/549236/networks")
             .json(&serde_json::json!({"name": "HQ", "productTypes": ["switch"]}))
@@ -267,10 +265,7 @@ async fn a_delete_retried_after_a_lost_answer_that_meets_404_says_so() {
     )
     .await
     .unwrap();
-    let client = meraki_api::Client::builder()
-        .api_key(FIXTURE_API_KEY)
-        .base_url(proxy.base_url())
-        .retry(patient())
+    let client = client_for(&proxy.base_url())
         // The proxy's one fault is for the DELETE, not for a lookup of its organization.
         .organization_lookups(false)
         .build()
