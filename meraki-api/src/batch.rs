@@ -591,10 +591,18 @@ impl BatchRunner {
                 .call()
                 .await?;
             let mut claimed = self.claimed.lock().unwrap_or_else(PoisonError::into_inner);
-            let found = batches.into_iter().find(|b| {
-                b.id.as_ref()
-                    .is_some_and(|id| !claimed.contains(id) && same_actions(&b.actions, &ours))
-            });
+            let unclaimed = |b: &ListedBatch| b.id.as_ref().is_some_and(|id| !claimed.contains(id));
+            // The same actions, bodies included; or, where the API shows bodies otherwise than
+            // they were sent, the only batch of the same resources and operations.
+            let (exact, alike): (Vec<ListedBatch>, Vec<ListedBatch>) = batches
+                .into_iter()
+                .filter(|b| unclaimed(b) && same_actions(&b.actions, &ours, false))
+                .partition(|b| same_actions(&b.actions, &ours, true));
+            let found = match (exact.into_iter().next(), alike.len()) {
+                (Some(batch), _) => Some(batch),
+                (None, 1) => alike.into_iter().next(),
+                (None, _) => None,
+            };
             if let Some(batch) = found {
                 if let Some(id) = &batch.id {
                     claimed.insert(id.clone());
@@ -703,8 +711,9 @@ struct ListedBatch {
     actions: Value,
 }
 
-/// Whether a listed batch holds the actions the runner sent: resource, operation and body.
-fn same_actions(listed: &Value, ours: &Value) -> bool {
+/// Whether a listed batch holds the actions the runner sent: the same resources and
+/// operations in order, and (with `bodies`) the same bodies.
+fn same_actions(listed: &Value, ours: &Value, bodies: bool) -> bool {
     let (Some(listed), Some(ours)) = (listed.as_array(), ours.as_array()) else {
         return false;
     };
@@ -713,6 +722,6 @@ fn same_actions(listed: &Value, ours: &Value) -> bool {
             let body = |v: &Value| v.get("body").cloned().filter(|b| !b.is_null());
             a.get("resource") == b.get("resource")
                 && a.get("operation") == b.get("operation")
-                && body(a) == body(b)
+                && (!bodies || body(a) == body(b))
         })
 }
