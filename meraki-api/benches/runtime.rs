@@ -7,6 +7,7 @@
 //! cargo bench -p meraki-api --bench runtime -- networks devices orgs batches  # bulk work (4-7)
 //! cargo bench -p meraki-api --bench runtime -- faults lost  # under network faults (8, 9)
 //! cargo bench -p meraki-api --bench runtime -- fleet        # many queued calls (10)
+//! cargo bench -p meraki-api --bench runtime --features redis -- budget  # shared budget (11)
 //! ```
 //!
 //! The server enforces an organization rate limit with a token bucket (burst = rate) and
@@ -704,6 +705,95 @@ fn fleet() {
     }
 }
 
+/// Scenario 11: 4 clients (each with its own state, as 4 processes would be) reading one
+/// organization 25 times each (100 requests), the server allowing 10/s for it: with each
+/// pacing alone, then sharing one budget in Redis (`--features redis`, a `redis-server` on
+/// 127.0.0.1:6399 started by the bench).
+async fn budget() {
+    let limit = Arc::new(ServerLimit {
+        rate: 10.0,
+        bucket: Mutex::new((10.0, Instant::now())),
+        served: AtomicU64::new(0),
+        throttled: AtomicU64::new(0),
+    });
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(Limited(limit.clone()))
+        .mount(&server)
+        .await;
+    #[cfg(feature = "redis")]
+    let mut redis = std::process::Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6399",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .ok();
+    #[cfg(feature = "redis")]
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    #[allow(unused_mut)]
+    let mut modes = vec![("alone", meraki_api::RateLimitConfig::default())];
+    #[cfg(feature = "redis")]
+    modes.push((
+        "shared budget in Redis",
+        meraki_api::RateLimitConfig::default().redis("redis://127.0.0.1:6399/"),
+    ));
+    for (name, config) in modes {
+        *limit.bucket.lock().unwrap() = (10.0, Instant::now());
+        limit.served.store(0, Ordering::Relaxed);
+        limit.throttled.store(0, Ordering::Relaxed);
+        let clients: Vec<Client> = (0..4)
+            .map(|_| {
+                Client::builder()
+                    .api_key(FIXTURE_API_KEY)
+                    .base_url(format!("{}/api/v1", server.uri()))
+                    .rate_limit(config.clone())
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let started = Instant::now();
+        let results = futures_util::future::join_all(clients.iter().map(|client| async move {
+            let mut failures = 0;
+            for _ in 0..25 {
+                let call = client
+                    .get_organization_licenses()
+                    .organization_id(ORG)
+                    .call()
+                    .await;
+                failures += usize::from(call.is_err());
+            }
+            failures
+        }))
+        .await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let (served, throttled) = (
+            limit.served.load(Ordering::Relaxed),
+            limit.throttled.load(Ordering::Relaxed),
+        );
+        let floor = (100.0 - 10.0) / 10.0;
+        println!(
+            "budget (11), {name}: 4 clients x 25 calls, one organization at 10/s: {elapsed:.2} s (floor {floor:.1} s, {:+.1}%), 429s {throttled} ({:.1}% of {} requests), failures {}",
+            (elapsed / floor - 1.0) * 100.0,
+            100.0 * throttled as f64 / (served + throttled) as f64,
+            served + throttled,
+            results.iter().sum::<usize>(),
+        );
+    }
+    #[cfg(feature = "redis")]
+    if let Some(child) = redis.as_mut() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -726,6 +816,9 @@ fn main() {
         fleet();
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    if wanted("budget") {
+        runtime.block_on(budget());
+    }
     if wanted("throttle10") {
         runtime.block_on(throttled("throttle10", 10.0, 200, 16));
     }

@@ -26,6 +26,9 @@
 //! ```
 
 #![warn(missing_docs)]
+// The futures of a call nest deeply (a paginator over a call over the transport over the
+// pacer, which may await Redis): their layouts need more than the default depth.
+#![recursion_limit = "256"]
 
 pub mod auth;
 pub mod batch;
@@ -46,6 +49,8 @@ mod patch;
 pub mod raw;
 mod redirect;
 mod retry;
+#[cfg(feature = "redis")]
+mod shared_budget;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod transport;

@@ -50,6 +50,10 @@ pub struct RateLimitConfig {
     /// Requests per second given back after each success, up to the bucket's configured
     /// rate (default 0.2).
     pub increase_step: f64,
+    /// Keep the buckets in this Redis (`redis://host:6379/0`), shared by every process and
+    /// machine that paces with it (feature `redis`, [`RateLimitConfig::redis`]).
+    #[cfg(feature = "redis")]
+    pub redis_url: Option<String>,
 }
 
 impl Default for RateLimitConfig {
@@ -67,6 +71,8 @@ impl Default for RateLimitConfig {
             min_rate: 0.5,
             decrease_factor: 0.7,
             increase_step: 0.2,
+            #[cfg(feature = "redis")]
+            redis_url: None,
         }
     }
 }
@@ -103,8 +109,29 @@ impl RateLimitConfig {
         self
     }
 
+    /// Keeps the per-organization and overall buckets in Redis, so that every process and
+    /// machine pacing with the same Redis shares the API's budget (the 10/s of an organization
+    /// is shared by every application calling for it). 429s seen by one process slow all of
+    /// them. When Redis cannot be reached, each process paces locally at a quarter of each
+    /// rate until it can again.
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = Some(url.into());
+        self
+    }
+
     /// Checks every setting; the error names the first one that is out of range.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        #[cfg(feature = "redis")]
+        if let Some(url) = &self.redis_url {
+            if let Err(e) = redis::Client::open(url.as_str()) {
+                let shown = crate::config::redact_credentials(url);
+                return Err(ConfigError::new(
+                    "rate_limit.redis",
+                    format!("`{shown}` is not a Redis URL: {e}"),
+                ));
+            }
+        }
         let positive = [
             ("rate_limit.per_org_rate", self.per_org_rate),
             ("rate_limit.global_rate", self.global_rate),
@@ -202,6 +229,22 @@ impl Bucket {
         self.last = now;
     }
 
+    /// Takes a token as if the rate were `share` of itself (a request costs `1 / share`
+    /// tokens, at most the whole burst).
+    #[cfg(feature = "redis")]
+    fn try_take_share(&mut self, now: Instant, share: f64) -> Result<(), Duration> {
+        let cost = (1.0 / share).min(self.capacity);
+        self.refill(now);
+        if self.tokens >= cost {
+            self.tokens -= cost;
+            Ok(())
+        } else {
+            let wait = Duration::try_from_secs_f64((cost - self.tokens) / self.rate)
+                .unwrap_or(Duration::MAX);
+            Err(wait.max(Duration::from_millis(1)))
+        }
+    }
+
     /// Takes a token, or says how long until one is there.
     fn try_take(&mut self, now: Instant) -> Result<(), Duration> {
         self.refill(now);
@@ -252,6 +295,8 @@ pub(crate) struct Pacer {
     global: SharedBucket,
     unresolved: SharedBucket,
     orgs: Mutex<HashMap<Arc<str>, SharedBucket>>,
+    #[cfg(feature = "redis")]
+    shared: Option<crate::shared_budget::SharedBudget>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -266,6 +311,10 @@ impl Pacer {
             global: bucket(config.global_rate, config.global_burst),
             unresolved: bucket(config.unresolved_rate, config.unresolved_burst),
             orgs: Mutex::new(HashMap::new()),
+            #[cfg(feature = "redis")]
+            shared: config.redis_url.as_deref().and_then(|url| {
+                crate::shared_budget::SharedBudget::new(url, "meraki-api:budget").ok()
+            }),
             config,
         }
     }
@@ -330,10 +379,47 @@ impl Pacer {
 
     /// Waits until the request's bucket and the global one both allow it.
     pub(crate) async fn acquire(&self, pace: &Pace) {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            if !matches!(pace.lane, Lane::Global | Lane::Lookup) {
+                let spec = self.shared_spec(shared, &pace.lane);
+                take_shared(&pace.bucket, pace.ahead, shared, &spec).await;
+            }
+            let spec = self.shared_spec(shared, &Lane::Global);
+            take_shared(&self.global, pace.ahead, shared, &spec).await;
+            return;
+        }
         if !matches!(pace.lane, Lane::Global | Lane::Lookup) {
             take(&pace.bucket, pace.ahead).await;
         }
         take(&self.global, pace.ahead).await;
+    }
+
+    /// The shared bucket of a lane: its Redis key and settings.
+    #[cfg(feature = "redis")]
+    fn shared_spec(
+        &self,
+        shared: &crate::shared_budget::SharedBudget,
+        lane: &Lane,
+    ) -> crate::shared_budget::BucketSpec {
+        let c = &self.config;
+        let (key, rate, burst) = match lane {
+            Lane::Organization(org) => (format!("org:{org}"), c.per_org_rate, c.per_org_burst),
+            Lane::Unresolved => (
+                "unresolved".to_owned(),
+                c.unresolved_rate,
+                c.unresolved_burst,
+            ),
+            Lane::Global | Lane::Lookup => ("global".to_owned(), c.global_rate, c.global_burst),
+        };
+        crate::shared_budget::BucketSpec {
+            key: shared.key(&key),
+            rate,
+            burst,
+            decrease_factor: c.decrease_factor,
+            min_rate: c.min_rate,
+            increase_step: c.increase_step,
+        }
     }
 
     /// The API answered 429: slow down the bucket whose limit it names, once per window. A
@@ -351,11 +437,27 @@ impl Pacer {
         } else if pace.lane != Lane::Lookup {
             self.slow_down(&pace.bucket);
         }
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            let lane = if per_address {
+                &Lane::Global
+            } else {
+                &pace.lane
+            };
+            if *lane != Lane::Lookup {
+                shared.throttled(&self.shared_spec(shared, lane).key);
+            }
+        }
     }
 
     /// A lookup that met 429s found `org`: its bucket slows down as if it had paced them.
     pub(crate) fn throttled_org(&self, org: &str) {
         self.slow_down(&self.organization(org).bucket);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            let lane = Lane::Organization(org.into());
+            shared.throttled(&self.shared_spec(shared, &lane).key);
+        }
     }
 
     fn slow_down(&self, paced: &Paced) {
@@ -385,6 +487,13 @@ impl Pacer {
         if !Arc::ptr_eq(&pace.bucket, &self.global) {
             recover(&self.global);
         }
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            shared.succeeded(&self.shared_spec(shared, &pace.lane).key);
+            if !matches!(pace.lane, Lane::Global | Lane::Lookup) {
+                shared.succeeded(&self.shared_spec(shared, &Lane::Global).key);
+            }
+        }
     }
 
     /// Counts a request that was paced on another bucket (a directory lookup, before its
@@ -400,6 +509,38 @@ impl Pacer {
     #[cfg(test)]
     pub(crate) fn rate(&self, org: &str) -> f64 {
         lock(&self.organization(org).bucket.bucket).rate
+    }
+}
+
+/// Waits for a token of the shared bucket in Redis, in turn among this process's waiters (or
+/// `ahead`); paces on the local bucket at [`crate::shared_budget::FALLBACK_SHARE`] of its rate
+/// while Redis cannot be reached.
+#[cfg(feature = "redis")]
+async fn take_shared(
+    paced: &Paced,
+    ahead: bool,
+    shared: &crate::shared_budget::SharedBudget,
+    spec: &crate::shared_budget::BucketSpec,
+) {
+    let _turn = if ahead {
+        None
+    } else {
+        Some(paced.turn.lock().await)
+    };
+    loop {
+        let wait = match shared.take(spec).await {
+            Some(wait) if wait.is_zero() => return,
+            Some(wait) => wait,
+            None => {
+                let local = lock(&paced.bucket)
+                    .try_take_share(Instant::now(), crate::shared_budget::FALLBACK_SHARE);
+                match local {
+                    Ok(()) => return,
+                    Err(wait) => wait,
+                }
+            }
+        };
+        tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
     }
 }
 

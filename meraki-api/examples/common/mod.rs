@@ -66,10 +66,14 @@ pub fn trace_to_stderr() {
 /// stderr when `RUST_LOG` is set.
 pub fn client() -> Result<Client, String> {
     trace_to_stderr();
-    Client::builder_from_env()
-        .caller("MerakiApiExamples/0.1 MerakiApiRust")
-        .build()
-        .map_err(|e| e.to_string())
+    #[allow(unused_mut)]
+    let mut builder = Client::builder_from_env().caller("MerakiApiExamples/0.1 MerakiApiRust");
+    // Built with `--features redis`, several examples at once share one budget.
+    #[cfg(feature = "redis")]
+    if let Ok(url) = std::env::var("MERAKI_RATE_LIMIT_REDIS_URL") {
+        builder = builder.rate_limit(meraki_api::RateLimitConfig::default().redis(url));
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// Streams pages to stdout, one JSON object per line, then a summary to stderr.
