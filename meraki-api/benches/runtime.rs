@@ -61,10 +61,11 @@ impl Respond for Limited {
     }
 }
 
-async fn throttled(name: &str, server_rate: f64, calls: usize, tasks: usize) {
+/// A server answering every `GET` within `rate` requests/s, 429 past it.
+async fn limited_server(rate: f64) -> (Arc<ServerLimit>, MockServer) {
     let limit = Arc::new(ServerLimit {
-        rate: server_rate,
-        bucket: Mutex::new((server_rate, Instant::now())),
+        rate,
+        bucket: Mutex::new((rate, Instant::now())),
         served: AtomicU64::new(0),
         throttled: AtomicU64::new(0),
     });
@@ -73,6 +74,11 @@ async fn throttled(name: &str, server_rate: f64, calls: usize, tasks: usize) {
         .respond_with(Limited(limit.clone()))
         .mount(&server)
         .await;
+    (limit, server)
+}
+
+async fn throttled(name: &str, server_rate: f64, calls: usize, tasks: usize) {
+    let (limit, server) = limited_server(server_rate).await;
     let client = Client::builder()
         .api_key(FIXTURE_API_KEY)
         .base_url(format!("{}/api/v1", server.uri()))
@@ -710,17 +716,7 @@ fn fleet() {
 /// pacing alone, then sharing one budget in Redis (`--features redis`, a `redis-server` on
 /// 127.0.0.1:6399 started by the bench).
 async fn budget() {
-    let limit = Arc::new(ServerLimit {
-        rate: 10.0,
-        bucket: Mutex::new((10.0, Instant::now())),
-        served: AtomicU64::new(0),
-        throttled: AtomicU64::new(0),
-    });
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::method("GET"))
-        .respond_with(Limited(limit.clone()))
-        .mount(&server)
-        .await;
+    let (limit, server) = limited_server(10.0).await;
     #[cfg(feature = "redis")]
     let mut redis = std::process::Command::new("redis-server")
         .args([
