@@ -384,7 +384,7 @@ impl RunState {
                             "batch {} ({}) {} and later batches may depend on it",
                             report.index,
                             report.id.as_deref().unwrap_or("no id"),
-                            if report.outcome.status() == "failed" {
+                            if matches!(report.outcome, BatchOutcome::Failed { .. }) {
                                 "failed"
                             } else {
                                 "has an unknown outcome"

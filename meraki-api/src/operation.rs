@@ -193,10 +193,12 @@ pub(crate) async fn exchange(
     use progenitor_client::ClientInfo as _;
     let request = request?;
     let method = request.method().clone();
+    // The span names the template; a raw call (no template) its own path, which the request
+    // is about to take with it.
     let path = if spec.path.is_empty() {
-        client.inner().relative_path(request.url()).to_owned()
+        std::borrow::Cow::Owned(client.inner().relative_path(request.url()).to_owned())
     } else {
-        spec.path.to_owned()
+        std::borrow::Cow::Borrowed(spec.path)
     };
     let exchange = crate::call::send(
         client.inner(),
