@@ -35,7 +35,9 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), String> {
     common::trace_to_stderr();
     let org_arg = org_from_args()?;
-    let live = std::env::var_os(meraki_api::auth::API_KEY_ENV).is_some();
+    // A key, or an integration's OAuth credentials (`meraki_api::oauth::OAuthCredentials::from_env`).
+    let live = std::env::var_os(meraki_api::auth::API_KEY_ENV).is_some()
+        || std::env::var_os(meraki_api::oauth::CLIENT_ID_ENV).is_some();
     // Keeps the replay server alive for the whole run.
     let mut _replay = None;
     let (client, org) = if live {

@@ -87,6 +87,18 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// Whether `a` and `b` are equal, in time that depends on their lengths only (secrets from
+/// the network: webhook shared secrets, OAuth `state`).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut difference = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        difference |= std::hint::black_box(x ^ y);
+    }
+    difference == 0
+}
+
 /// How the key is sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -69,6 +69,10 @@ pub(crate) async fn send(
             Err(Failure::NotSent(_)) => {
                 span.record("attempts", 0);
             }
+            Err(Failure::Auth(error)) => {
+                span.record("attempts", 0);
+                span.record("error", tracing::field::display(error));
+            }
         }
         result
     };

@@ -1,5 +1,6 @@
 //! Building a [`Client`]: key, base URL, timeout, caller identification, retries and limits.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use progenitor_client::ClientInfo;
@@ -9,9 +10,10 @@ use reqwest::Url;
 use crate::auth::{ApiKey, AuthScheme, API_KEY_ENV};
 use crate::directory::{Directory, DirectorySnapshot, DEFAULT_CAPACITY};
 use crate::error::ConfigError;
+use crate::oauth::{OAuthCredentials, TokenSource};
 use crate::pacing::RateLimitConfig;
 use crate::retry::RetryPolicy;
-use crate::transport::{ClientState, ResolveSettings, Settings, Stats};
+use crate::transport::{ClientState, Credentials, ResolveSettings, Settings, Stats};
 use crate::{Client, Error};
 
 /// The environment variable that overrides the base URL.
@@ -27,6 +29,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.meraki.com/api/v1";
 #[derive(Clone)]
 pub struct ClientBuilder {
     api_key: Option<Result<ApiKey, ConfigError>>,
+    oauth: Option<Result<Arc<TokenSource>, ConfigError>>,
     base_url: String,
     timeout: Duration,
     caller: Option<String>,
@@ -55,6 +58,13 @@ impl std::fmt::Debug for ClientBuilder {
                     .api_key
                     .as_ref()
                     .map(|k| k.as_ref().map(|_| "<redacted>")),
+            )
+            .field(
+                "oauth",
+                &self
+                    .oauth
+                    .as_ref()
+                    .map(|o| o.as_ref().map(|_| "<redacted>")),
             )
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
@@ -117,6 +127,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             api_key: None,
+            oauth: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
             timeout: Duration::from_secs(60),
             caller: None,
@@ -151,6 +162,14 @@ impl ClientBuilder {
         self.api_key = Some(
             ApiKey::new_unchecked(key).map_err(|e| ConfigError::new("api_key", e.to_string())),
         );
+        self
+    }
+
+    /// Authenticates with OAuth 2.0 access tokens instead of an API key, refreshing them as
+    /// they expire ([`crate::oauth`]). Clients built from clones of this builder share one
+    /// token source (one refresh at a time among them).
+    pub fn oauth(mut self, credentials: OAuthCredentials) -> Self {
+        self.oauth = Some(Ok(Arc::new(TokenSource::new(credentials))));
         self
     }
 
@@ -306,13 +325,39 @@ impl ClientBuilder {
             )
             .into());
         }
-        let key = match self.api_key {
-            Some(Ok(key)) => key,
-            Some(Err(e)) => return Err(Error::Config(e)),
-            None => {
+        let credentials = match (self.api_key, self.oauth) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => return Err(Error::Config(e)),
+            (Some(Ok(_)), Some(Ok(_))) => {
+                return Err(ConfigError::new(
+                    "oauth",
+                    "both an API key and OAuth credentials: give one",
+                )
+                .into())
+            }
+            (Some(Ok(key)), None) => {
+                let (name, value) = key.header(self.auth_scheme);
+                Credentials::Key(name, value)
+            }
+            (None, Some(Ok(source))) => {
+                if self.auth_scheme != AuthScheme::Bearer {
+                    return Err(ConfigError::new(
+                        "auth_scheme",
+                        "OAuth access tokens go as `Authorization: Bearer` only",
+                    )
+                    .into());
+                }
+                Credentials::OAuth(source)
+            }
+            (None, None) => {
                 return Err(Error::Config(ConfigError::new(
                     "api_key",
-                    format!("no API key: set {API_KEY_ENV} or call ClientBuilder::api_key"),
+                    format!(
+                        "no API key: set {API_KEY_ENV} (or {}, {} and {}), or call \
+                         ClientBuilder::api_key or ClientBuilder::oauth",
+                        crate::oauth::CLIENT_ID_ENV,
+                        crate::oauth::CLIENT_SECRET_ENV,
+                        crate::oauth::REFRESH_TOKEN_FILE_ENV
+                    ),
                 )))
             }
         };
@@ -355,7 +400,6 @@ impl ClientBuilder {
             .into());
         }
 
-        let (auth_name, auth_value) = key.header(self.auth_scheme);
         let user_agent = HeaderValue::from_str(&user_agent).expect("validated characters");
         let own_client = self.http_client.is_none();
         let http = match self.http_client {
@@ -400,7 +444,7 @@ impl ClientBuilder {
         };
         let settings = Settings {
             callers_client: !own_client,
-            auth: (auth_name, auth_value),
+            credentials,
             user_agent,
             retry: self.retry,
             rate_limit: self.rate_limit,
@@ -499,7 +543,8 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client configured from `MERAKI_DASHBOARD_API_KEY` and, if set,
+    /// A client configured from `MERAKI_DASHBOARD_API_KEY` (or, without it, the OAuth
+    /// variables of [`crate::oauth::OAuthCredentials::from_env`]) and, if set,
     /// `MERAKI_DASHBOARD_API_BASE_URL`.
     pub fn from_env() -> Result<Client, Error> {
         Self::builder_from_env().build()
@@ -508,8 +553,14 @@ impl Client {
     /// A builder preset from the environment, to adjust before building.
     pub fn builder_from_env() -> ClientBuilder {
         let mut builder = Self::builder();
-        if let Ok(key) = std::env::var(API_KEY_ENV) {
-            builder = builder.api_key(key);
+        match std::env::var(API_KEY_ENV) {
+            Ok(key) if !key.trim().is_empty() => builder = builder.api_key(key),
+            // An integration's OAuth credentials, when no key is given.
+            _ => match crate::oauth::OAuthCredentials::from_env() {
+                Some(Ok(credentials)) => builder = builder.oauth(credentials),
+                Some(Err(e)) => builder.oauth = Some(Err(e)),
+                None => {}
+            },
         }
         if let Ok(url) = std::env::var(BASE_URL_ENV) {
             if !url.trim().is_empty() {
@@ -545,6 +596,21 @@ impl Client {
     pub fn dry_run(&self) -> Client {
         let state = self.inner().with_dry_run(true);
         Client::new_with_client(self.baseurl(), self.client().clone(), state)
+    }
+
+    /// Revokes this client's OAuth grant at the authorization server (the refresh token, RFC
+    /// 7009). Its calls fail with [`crate::oauth::OAuthError::Revoked`] afterwards. An error if
+    /// the client authenticates with an API key.
+    pub async fn revoke_oauth(&self) -> Result<(), Error> {
+        let Some(source) = self.inner().oauth() else {
+            return Err(
+                ConfigError::new("oauth", "this client authenticates with an API key").into(),
+            );
+        };
+        source.revoke().await.map_err(|error| Error::OAuth {
+            operation: "",
+            error,
+        })
     }
 
     /// Whether writes are sent ([`ClientBuilder::dry_run`]).

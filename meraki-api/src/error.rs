@@ -51,6 +51,14 @@ pub enum Error {
     /// A paginator gave up on a page (after its retries): where it stopped, how to resume,
     /// and the page's error.
     StreamStopped(Box<StreamStopped>),
+    /// The client authenticates with OAuth and had no access token to send: the refresh
+    /// failed, or the grant ended. Nothing was sent.
+    OAuth {
+        /// The operation that was not sent (`""` outside a call).
+        operation: &'static str,
+        /// Why.
+        error: crate::oauth::OAuthError,
+    },
 }
 
 /// Where a paginator stopped ([`Error::StreamStopped`]). Every item before the failed page was
@@ -334,6 +342,7 @@ impl Error {
             Error::RedirectRefused { operation, .. }
             | Error::DryRun { operation, .. }
             | Error::Pagination { operation, .. } => Some(operation),
+            Error::OAuth { operation, .. } => (!operation.is_empty()).then_some(*operation),
             Error::StreamStopped(s) => Some(s.operation),
             Error::Config(_) => None,
         }
@@ -348,6 +357,10 @@ impl Error {
             Error::Api(e) => e.status.is_server_error(),
             Error::Transport(e) => !is_tls_failure(&e.source),
             Error::StreamStopped(s) => s.error.is_retryable(),
+            Error::OAuth { error, .. } => matches!(
+                error,
+                crate::oauth::OAuthError::Transport { .. } | crate::oauth::OAuthError::Store(_)
+            ),
             _ => false,
         }
     }
@@ -432,6 +445,13 @@ impl fmt::Display for Error {
                 }
                 write!(f, ": {}", s.error)
             }
+            Error::OAuth {
+                operation: "",
+                error,
+            } => {
+                write!(f, "OAuth: {error}")
+            }
+            Error::OAuth { operation, error } => write!(f, "{operation}: OAuth: {error}"),
         }
     }
 }
@@ -463,6 +483,7 @@ impl std::error::Error for Error {
         match self {
             Error::Transport(e) => Some(&e.source),
             Error::StreamStopped(s) => s.error.source(),
+            Error::OAuth { error, .. } => Some(error),
             _ => None,
         }
     }

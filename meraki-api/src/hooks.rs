@@ -36,6 +36,13 @@ impl ClientHooks<ClientState> for Client {
                 Default::default(),
                 Some(not_sent),
             ),
+            Err(Failure::Auth(error)) => (
+                StatusCode::UNAUTHORIZED,
+                serde_json::to_vec(&serde_json::json!({ "errors": [format!("OAuth: {error}")] }))
+                    .unwrap_or_default(),
+                Default::default(),
+                None,
+            ),
             Err(Failure::RedirectRefused { .. }) => (
                 StatusCode::MISDIRECTED_REQUEST,
                 Vec::new(),

@@ -40,6 +40,7 @@ mod error;
 mod hooks;
 mod lenient;
 pub mod link;
+pub mod oauth;
 pub mod operation;
 mod outcome;
 mod owners;

@@ -20,6 +20,7 @@ pub(crate) fn failure_error(operation: &'static str, failure: Failure) -> Error 
             operation,
             not_sent,
         },
+        Failure::Auth(error) => Error::OAuth { operation, error },
     }
 }
 

@@ -13,12 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, USER_AGENT};
 use reqwest::{Method, Request, StatusCode, Url};
 use tokio::time::Instant;
 
 use crate::directory::{lesson_for, Directory, Lookups};
 use crate::error::NotSent;
+use crate::oauth::{OAuthError, Token, TokenSource};
 use crate::pacing::{Pace, Pacer, RateLimitConfig};
 use crate::redirect::{authority, is_redirect, Redirects, Shards, TrustedHosts};
 use crate::retry::{classify_error, classify_status, Retry, RetryKind, RetryPolicy};
@@ -33,7 +34,7 @@ pub struct ClientState {
 }
 
 struct Shared {
-    auth: (HeaderName, HeaderValue),
+    credentials: Credentials,
     user_agent: HeaderValue,
     retry: RetryPolicy,
     /// The per-attempt timeout the client's own HTTP client was built with, if it was.
@@ -53,9 +54,10 @@ struct Shared {
 
 /// What a client is built with (`ClientBuilder`).
 pub(crate) struct Settings {
-    /// The key's header (marked sensitive) and the User-Agent, set on every request here
-    /// rather than as the HTTP client's defaults, so that a caller's own client works too.
-    pub(crate) auth: (HeaderName, HeaderValue),
+    /// The key's header (marked sensitive) or the OAuth token source, and the User-Agent,
+    /// set on every request here rather than as the HTTP client's defaults, so that a
+    /// caller's own client works too.
+    pub(crate) credentials: Credentials,
     pub(crate) user_agent: HeaderValue,
     pub(crate) retry: RetryPolicy,
     pub(crate) attempt_timeout: Option<Duration>,
@@ -69,6 +71,23 @@ pub(crate) struct Settings {
     pub(crate) resolve: ResolveSettings,
     pub(crate) directory_capacity: usize,
     pub(crate) dry_run: bool,
+}
+
+/// What authenticates a request.
+pub(crate) enum Credentials {
+    /// An API key's header, marked sensitive.
+    Key(HeaderName, HeaderValue),
+    /// OAuth access tokens, refreshed as they expire.
+    OAuth(Arc<TokenSource>),
+}
+
+impl Credentials {
+    fn header_name(&self) -> &HeaderName {
+        match self {
+            Credentials::Key(name, _) => name,
+            Credentials::OAuth(_) => &AUTHORIZATION,
+        }
+    }
 }
 
 /// How networks and devices of unknown organizations are resolved.
@@ -116,6 +135,8 @@ pub struct Stats {
     pub lookups: u64,
     /// Writes that dry-run mode checked and did not send.
     pub not_sent: u64,
+    /// OAuth access tokens obtained with the refresh token.
+    pub oauth_refreshes: u64,
 }
 
 /// The answer a call ended with, read whole, and what it took to get it.
@@ -145,6 +166,8 @@ pub(crate) enum Failure {
     RedirectRefused { host: String, attempts: u32 },
     /// Dry-run mode kept this write from being sent.
     NotSent(Box<NotSent>),
+    /// No OAuth access token could be had; nothing was sent.
+    Auth(OAuthError),
 }
 
 /// One attempt's answer, before the verdict.
@@ -155,6 +178,8 @@ struct Answer {
     url: Url,
     /// The caller's HTTP client followed a redirect to `url` on its own.
     followed_by_client: bool,
+    /// The OAuth access token the attempt carried (its generation).
+    token: Option<u64>,
 }
 
 /// What a call carries from attempt to attempt.
@@ -164,6 +189,8 @@ struct CallState {
     redirects: Redirects,
     earlier_answer_lost: bool,
     throttled: u32,
+    /// A 401 to an OAuth token was answered with a fresh token once already.
+    reauthorized: bool,
 }
 
 /// What to do after an attempt.
@@ -188,7 +215,7 @@ impl std::fmt::Debug for ClientState {
 impl ClientState {
     pub(crate) fn new(base_url: &Url, settings: Settings) -> Self {
         let shared = Shared {
-            auth: settings.auth,
+            credentials: settings.credentials,
             user_agent: settings.user_agent,
             retry: settings.retry,
             attempt_timeout: settings.attempt_timeout,
@@ -280,6 +307,10 @@ impl ClientState {
             throttled: c.throttled.load(Ordering::Relaxed),
             lookups: c.lookups.load(Ordering::Relaxed),
             not_sent: c.not_sent.load(Ordering::Relaxed),
+            oauth_refreshes: match &self.shared.credentials {
+                Credentials::OAuth(source) => source.refreshes(),
+                Credentials::Key(..) => 0,
+            },
         }
     }
 
@@ -304,14 +335,16 @@ impl ClientState {
             redirects: Redirects::default(),
             earlier_answer_lost: false,
             throttled: 0,
+            reauthorized: false,
         };
         loop {
             self.shared.pacer.acquire(pace).await;
+            let token = self.token_for(&request).await.map_err(Failure::Auth)?;
             call.attempts += 1;
             // A body that cannot be cloned (a stream) is sent once, without retries.
             let spare = request.try_clone();
             let method = request.method().clone();
-            let outcome = self.attempt(http, request, &call).await;
+            let outcome = self.attempt(http, request, &call, token).await;
             match self.conclude(&mut call, &method, outcome, spare, pace) {
                 Next::Done(result) => return result,
                 Next::Send(next) => request = next,
@@ -324,14 +357,34 @@ impl ClientState {
         }
     }
 
+    /// The OAuth access token for a request to a trusted host (refreshed first if due).
+    async fn token_for(&self, request: &Request) -> Result<Option<Token>, OAuthError> {
+        match &self.shared.credentials {
+            Credentials::OAuth(source) if self.shared.trusted.trusts(request.url()) => {
+                source.token().await.map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The OAuth token source, if the client authenticates with OAuth.
+    pub(crate) fn oauth(&self) -> Option<&TokenSource> {
+        match &self.shared.credentials {
+            Credentials::OAuth(source) => Some(source),
+            Credentials::Key(..) => None,
+        }
+    }
+
     /// One attempt: credentials for this hop only, the request, and its whole answer.
     async fn attempt(
         &self,
         http: &reqwest::Client,
         mut request: Request,
         call: &CallState,
+        token: Option<Token>,
     ) -> reqwest::Result<Answer> {
-        self.authorize(&mut request);
+        let generation = token.as_ref().map(|t| t.generation);
+        self.authorize(&mut request, token);
         if let Some(timeout) = self.attempt_timeout(call) {
             *request.timeout_mut() = Some(timeout);
         }
@@ -348,6 +401,7 @@ impl ClientState {
                 body: Vec::new(),
                 url,
                 followed_by_client: true,
+                token: generation,
             });
         }
         let (headers, body) = crate::decode::read_body(response).await?;
@@ -357,12 +411,13 @@ impl ClientState {
             body,
             url,
             followed_by_client: false,
+            token: generation,
         })
     }
 
     /// The key and User-Agent go on a request only when its URL is trusted with them (this
     /// is the one place a request gets them), so no path to the wire carries them elsewhere.
-    fn authorize(&self, request: &mut Request) {
+    fn authorize(&self, request: &mut Request, token: Option<Token>) {
         let shared = &*self.shared;
         let trusted = shared.trusted.trusts(request.url());
         let headers = request.headers_mut();
@@ -371,10 +426,21 @@ impl ClientState {
         // API does not read it. Not sent rather than sent false.
         headers.remove("api-version");
         headers.insert(USER_AGENT, shared.user_agent.clone());
-        if trusted {
-            headers.insert(shared.auth.0.clone(), shared.auth.1.clone());
-        } else {
-            headers.remove(&shared.auth.0);
+        match (&shared.credentials, trusted) {
+            (Credentials::Key(name, value), true) => {
+                headers.insert(name.clone(), value.clone());
+            }
+            (Credentials::OAuth(_), true) => match token {
+                Some(token) => {
+                    headers.insert(AUTHORIZATION, token.header);
+                }
+                None => {
+                    headers.remove(AUTHORIZATION);
+                }
+            },
+            (credentials, false) => {
+                headers.remove(credentials.header_name());
+            }
         }
     }
 
@@ -411,6 +477,20 @@ impl ClientState {
         let Some(mut spare) = spare else {
             return Next::Done(self.finish(call, outcome, pace));
         };
+        if let (Ok(answer), Credentials::OAuth(source)) = (&outcome, &shared.credentials) {
+            if let (StatusCode::UNAUTHORIZED, Some(generation), false) =
+                (answer.status, answer.token, call.reauthorized)
+            {
+                // The token was refused before it expired (revoked, or the server's clock
+                // differs): once per call, a fresh one. A 401 is not acted on, so resending
+                // a write is safe.
+                tracing::info!(target: "meraki_api", "401 to the access token: refreshing once");
+                source.rejected(generation);
+                call.reauthorized = true;
+                call.attempts -= 1;
+                return Next::Send(spare);
+            }
+        }
         let outcome = match outcome {
             Ok(answer) if answer.followed_by_client => {
                 tracing::warn!(

@@ -151,3 +151,113 @@ async fn action_batches_refuses_bad_input_in_one_line() {
     let output = run_action_batches(&dashboard, &["--synchronous"], actions(1)).await;
     assert!(String::from_utf8_lossy(&output.stderr).contains("--org"));
 }
+
+#[tokio::test]
+async fn oauth_login_runs_the_grant_and_the_other_examples_use_its_token_file() {
+    use meraki_api::test_util::{AuthorizationServer, TEST_CLIENT_ID, TEST_CLIENT_SECRET};
+    use std::io::BufRead;
+    let auth = AuthorizationServer::start().await;
+    let dir = std::env::temp_dir().join(format!("meraki-login-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("refresh-token");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let mut child = Command::new(example("oauth_login"))
+        .args([
+            "--redirect-uri",
+            &redirect,
+            "--scope",
+            "dashboard:general:config:read",
+        ])
+        .env_remove("MERAKI_DASHBOARD_API_KEY")
+        .env("MERAKI_OAUTH_CLIENT_ID", TEST_CLIENT_ID)
+        .env("MERAKI_OAUTH_CLIENT_SECRET", TEST_CLIENT_SECRET)
+        .env("MERAKI_OAUTH_REFRESH_TOKEN_FILE", &file)
+        .env("MERAKI_OAUTH_TOKEN_URL", auth.token_url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cargo test builds the examples");
+    let stdout = child.stdout.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line.trim().to_owned()
+    })
+    .await
+    .unwrap();
+    assert!(
+        url.starts_with(&auth.token_url().replace("/token", "/authorize")),
+        "{url}"
+    );
+
+    // The browser: the authorize page approves and redirects to the example with a code.
+    let http = meraki_api::reqwest_builder().unwrap().build().unwrap();
+    let approved = http.get(&url).send().await.unwrap();
+    assert_eq!(approved.status(), 302);
+    let location = approved.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&redirect), "{location}");
+    let page = http.get(&location).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("refresh token saved"), "{stderr}");
+    let token = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        auth.is_current(token.trim()),
+        "the file holds the grant's refresh token"
+    );
+    assert!(!stderr.contains(token.trim()), "the token is not printed");
+
+    // Another example, with the OAuth variables and no key: it refreshes and rewrites the file.
+    let dashboard = SimulatedDashboard::builder()
+        .organization(ORG, 1, 0)
+        .batch_runtime(Duration::from_millis(200))
+        .oauth(&auth)
+        .start()
+        .await;
+    let mut command = Command::new(example("action_batches"));
+    command
+        .args(["--org", ORG])
+        .env_remove("MERAKI_DASHBOARD_API_KEY")
+        .env("MERAKI_DASHBOARD_API_BASE_URL", dashboard.base_url())
+        .env("MERAKI_OAUTH_CLIENT_ID", TEST_CLIENT_ID)
+        .env("MERAKI_OAUTH_CLIENT_SECRET", TEST_CLIENT_SECRET)
+        .env("MERAKI_OAUTH_REFRESH_TOKEN_FILE", &file)
+        .env("MERAKI_OAUTH_TOKEN_URL", auth.token_url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let input = actions(3);
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(dashboard.counts().actions, 3);
+    let rotated = std::fs::read_to_string(&file).unwrap();
+    assert_ne!(rotated.trim(), token.trim());
+    assert!(auth.is_current(rotated.trim()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

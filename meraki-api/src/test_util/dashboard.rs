@@ -1,24 +1,4 @@
-//! A simulated Dashboard on 127.0.0.1 that owns networks and devices per organization and
-//! enforces the API's limits: a token bucket per organization (every request counts against
-//! the organization that owns its network or device, as on the real API) and one for all
-//! requests, `429` with `Retry-After: 1` past either; and action batches with their limits (at
-//! most 100 actions, 20 synchronous, 5 confirmed batches running per organization).
-//!
-//! For tests and benchmarks of bulk work, yours included:
-//!
-//! ```no_run
-//! # async fn demo() {
-//! use meraki_api::test_util::SimulatedDashboard;
-//! let dashboard = SimulatedDashboard::builder()
-//!     .organization("549236", 20, 5) // 20 networks of 5 devices each
-//!     .start()
-//!     .await;
-//! let client = dashboard.client();
-//! let network = &dashboard.networks("549236")[0];
-//! // ... run your bulk work, then:
-//! assert_eq!(dashboard.counts().throttled, 0);
-//! # }
-//! ```
+//! The simulated Dashboard ([`SimulatedDashboard`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -27,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use super::authorization::{AuthorizationServer, ValidAccessToken};
 use crate::{Client, ClientBuilder};
 
 /// Configures a [`SimulatedDashboard`].
@@ -38,9 +19,17 @@ pub struct SimulatedDashboardBuilder {
     global_rate: f64,
     batch_runtime: Duration,
     max_running_batches: usize,
+    oauth: Option<ValidAccessToken>,
 }
 
 impl SimulatedDashboardBuilder {
+    /// Every request must carry an access token `server` accepts now (else `401`), as for an
+    /// integration using OAuth.
+    pub fn oauth(mut self, server: &AuthorizationServer) -> Self {
+        self.oauth = Some(server.valid_access_token());
+        self
+    }
+
     /// Adds an organization with `networks` networks of `devices_per_network` devices each.
     /// Network ids are `N_<org>_<n>`, serials `Q<org>-<n>-<d>` (numbers from 0).
     pub fn organization(mut self, id: &str, networks: usize, devices_per_network: usize) -> Self {
@@ -111,6 +100,7 @@ impl SimulatedDashboardBuilder {
                 state: state.clone(),
                 batch_runtime: self.batch_runtime,
                 max_running: self.max_running_batches,
+                oauth: self.oauth,
             })
             .mount(&server)
             .await;
@@ -118,7 +108,27 @@ impl SimulatedDashboardBuilder {
     }
 }
 
-/// A running simulated Dashboard (see the [module docs](self)).
+/// A simulated Dashboard on 127.0.0.1 that owns networks and devices per organization and
+/// enforces the API's limits: a token bucket per organization (every request counts against
+/// the organization that owns its network or device, as on the real API) and one for all
+/// requests, `429` with `Retry-After: 1` past either; and action batches with their limits (at
+/// most 100 actions, 20 synchronous, 5 confirmed batches running per organization).
+///
+/// For tests and benchmarks of bulk work, yours included:
+///
+/// ```no_run
+/// # async fn demo() {
+/// use meraki_api::test_util::SimulatedDashboard;
+/// let dashboard = SimulatedDashboard::builder()
+///     .organization("549236", 20, 5) // 20 networks of 5 devices each
+///     .start()
+///     .await;
+/// let client = dashboard.client();
+/// let network = &dashboard.networks("549236")[0];
+/// // ... run your bulk work, then:
+/// assert_eq!(dashboard.counts().throttled, 0);
+/// # }
+/// ```
 pub struct SimulatedDashboard {
     server: MockServer,
     state: Arc<Mutex<State>>,
@@ -130,6 +140,9 @@ pub struct SimulatedDashboard {
 pub struct Counts {
     /// Requests answered (429s excluded).
     pub served: u64,
+    /// Requests refused `401` for a missing, expired or revoked access token
+    /// ([`SimulatedDashboardBuilder::oauth`]).
+    pub unauthorized: u64,
     /// Requests answered `429`.
     pub throttled: u64,
     /// `429`s by organization.
@@ -162,6 +175,7 @@ impl SimulatedDashboard {
             global_rate: 100.0,
             batch_runtime: Duration::from_secs(3),
             max_running_batches: 5,
+            oauth: None,
         }
     }
 
@@ -173,6 +187,11 @@ impl SimulatedDashboard {
     /// A client builder pointed at this server, with [`super::FIXTURE_API_KEY`].
     pub fn client_builder(&self) -> ClientBuilder {
         super::client_builder(&self.server)
+    }
+
+    /// A client builder pointed at this server, with no credentials (give it OAuth ones).
+    pub fn client_builder_without_key(&self) -> ClientBuilder {
+        Client::builder().base_url(self.base_url())
     }
 
     /// A client pointed at this server.
@@ -313,6 +332,7 @@ struct Responder {
     state: Arc<Mutex<State>>,
     batch_runtime: Duration,
     max_running: usize,
+    oauth: Option<ValidAccessToken>,
 }
 
 fn too_many_requests(scope: &str) -> ResponseTemplate {
@@ -324,6 +344,15 @@ fn too_many_requests(scope: &str) -> ResponseTemplate {
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = lock(&self.state);
+        if self
+            .oauth
+            .as_ref()
+            .is_some_and(|oauth| !oauth.check(request))
+        {
+            state.counts.unauthorized += 1;
+            return ResponseTemplate::new(401)
+                .set_body_json(json!({"errors": ["Invalid or expired access token"]}));
+        }
         let path = request.url.path();
         let Some(rest) = path.strip_prefix("/api/v1/") else {
             return ResponseTemplate::new(404);

@@ -1,26 +1,4 @@
-//! A proxy on 127.0.0.1 that breaks answers the way real networks do, in front of any local
-//! server (a [`super::ReplayServer`], a [`super::SimulatedDashboard`], your own).
-//!
-//! Each request is forwarded to the server (so a write takes effect there) and its answer is
-//! then delivered, or lost in one of the ways a proxy, load balancer or flaky link loses it:
-//! the connection closed before the answer, the body cut after the headers, a `502` from a
-//! gateway, or the answer held back longer than the client waits. Which request meets which
-//! fault is drawn from a seeded generator, so a run repeats; [`FaultPlan::script`] names them
-//! one by one instead.
-//!
-//! ```no_run
-//! # async fn demo() {
-//! use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy, SimulatedDashboard};
-//!
-//! let dashboard = SimulatedDashboard::builder().organization("1", 2, 2).start().await;
-//! let plan = FaultPlan::random(7, &[(Fault::CutBody, 0.05), (Fault::BadGateway, 0.05)]);
-//! let proxy = FaultyProxy::start(&dashboard.base_url(), plan).await.unwrap();
-//! let client = dashboard.client_builder().base_url(proxy.base_url()).build().unwrap();
-//! # let _ = client; }
-//! ```
-//!
-//! HTTP/1.1 only, one request per connection (answers say `Connection: close`), request bodies
-//! by `Content-Length`: what this crate's client sends.
+//! A proxy that injects network faults ([`FaultyProxy`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -100,7 +78,29 @@ pub struct FaultCounts {
     pub faults: u64,
 }
 
-/// A running proxy (see the [module docs](self)).
+/// A proxy on 127.0.0.1 that breaks answers the way real networks do, in front of any local
+/// server (a [`super::ReplayServer`], a [`super::SimulatedDashboard`], your own).
+///
+/// Each request is forwarded to the server (so a write takes effect there) and its answer is
+/// then delivered, or lost in one of the ways a proxy, load balancer or flaky link loses it:
+/// the connection closed before the answer, the body cut after the headers, a `502` from a
+/// gateway, or the answer held back longer than the client waits. Which request meets which
+/// fault is drawn from a seeded generator, so a run repeats; [`FaultPlan::script`] names them
+/// one by one instead.
+///
+/// ```no_run
+/// # async fn demo() {
+/// use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy, SimulatedDashboard};
+///
+/// let dashboard = SimulatedDashboard::builder().organization("1", 2, 2).start().await;
+/// let plan = FaultPlan::random(7, &[(Fault::CutBody, 0.05), (Fault::BadGateway, 0.05)]);
+/// let proxy = FaultyProxy::start(&dashboard.base_url(), plan).await.unwrap();
+/// let client = dashboard.client_builder().base_url(proxy.base_url()).build().unwrap();
+/// # let _ = client; }
+/// ```
+///
+/// HTTP/1.1 only, one request per connection (answers say `Connection: close`), request bodies
+/// by `Content-Length`: what this crate's client sends.
 pub struct FaultyProxy {
     base_url: String,
     shared: Arc<ProxyShared>,

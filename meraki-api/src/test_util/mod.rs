@@ -250,8 +250,13 @@ fn client(server: &MockServer) -> Client {
         .expect("a local base URL and a valid key always build")
 }
 
+mod authorization;
 mod dashboard;
 mod faults;
+pub use authorization::{
+    AuthorizationCounts, AuthorizationServer, AuthorizationServerBuilder, ValidAccessToken,
+    TEST_CLIENT_ID, TEST_CLIENT_SECRET,
+};
 pub use dashboard::{Counts as DashboardCounts, SimulatedDashboard, SimulatedDashboardBuilder};
 pub use faults::{Fault, FaultCounts, FaultPlan, FaultyProxy, ProxyError};
 
