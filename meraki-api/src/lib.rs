@@ -55,6 +55,7 @@ mod shared_budget;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod transport;
+pub mod webhook;
 
 /// The progenitor output and the build script's operation table, included verbatim.
 ///

@@ -261,3 +261,80 @@ async fn oauth_login_runs_the_grant_and_the_other_examples_use_its_token_file() 
     assert!(auth.is_current(rotated.trim()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn webhook_receiver_prints_valid_alerts_and_refuses_the_rest() {
+    use std::io::BufRead;
+    let mut child = Command::new(example("webhook_receiver"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("MERAKI_WEBHOOK_SECRET", "secret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cargo test builds the examples");
+    let stderr = child.stderr.take().unwrap();
+    let (address, stderr) = tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(stderr);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        (
+            line.trim().trim_start_matches("listening on ").to_owned(),
+            reader,
+        )
+    })
+    .await
+    .unwrap();
+    let url = format!("http://{address}/");
+    let http = meraki_api::reqwest_builder().unwrap().build().unwrap();
+    let sample = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/webhooks/settings_changed.json"),
+    )
+    .unwrap();
+    let post = |body: Vec<u8>, bearer: Option<&str>| {
+        let mut request = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(secret) = bearer {
+            request = request.bearer_auth(secret);
+        }
+        request.send()
+    };
+    assert_eq!(post(sample.clone(), None).await.unwrap().status(), 200);
+    let wrong = String::from_utf8(sample.clone())
+        .unwrap()
+        .replace("\"secret\"", "\"guess\"");
+    assert_eq!(post(wrong.into_bytes(), None).await.unwrap().status(), 401);
+    let mut bare: serde_json::Value = serde_json::from_slice(&sample).unwrap();
+    bare.as_object_mut().unwrap().remove("sharedSecret");
+    let bare = serde_json::to_vec(&bare).unwrap();
+    assert_eq!(post(bare.clone(), None).await.unwrap().status(), 401);
+    assert_eq!(
+        post(bare.clone(), Some("guess")).await.unwrap().status(),
+        401
+    );
+    assert_eq!(post(b"junk".to_vec(), None).await.unwrap().status(), 401);
+    assert_eq!(post(bare, Some("secret")).await.unwrap().status(), 200);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 405);
+    let _ = child.kill();
+    let output = tokio::task::spawn_blocking(move || {
+        drop(stderr);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for line in &lines {
+        assert_eq!(line["alertTypeId"], "settings_changed");
+        assert!(
+            line.get("sharedSecret").is_none(),
+            "the secret is not printed"
+        );
+    }
+    assert!(!stdout.contains("secret\""), "{stdout}");
+}

@@ -100,6 +100,32 @@ proptest! {
             prop_assert!(serde_json::to_string(&body).is_ok());
         }
     }
+
+    #[test]
+    fn webhook_bodies_verify_or_are_refused_cleanly(
+        value in json_value(),
+        bytes in proptest::collection::vec(any::<u8>(), 0..128),
+        with_secret in any::<bool>(),
+    ) {
+        use meraki_api::webhook::WebhookVerifier;
+        let verifier = WebhookVerifier::new("secret").unwrap();
+        let mut headers = http::HeaderMap::new();
+        let _ = verifier.verify(&headers, &bytes);
+        let mut value = value;
+        if let (Some(map), true) = (value.as_object_mut(), with_secret) {
+            map.insert("sharedSecret".into(), "secret".into());
+        }
+        let text = value.to_string();
+        let verdict = verifier.verify(&headers, text.as_bytes());
+        prop_assert_eq!(verdict.is_ok(), with_secret && value.is_object());
+        // With the secret in a header, a JSON object is an alert and anything else is not.
+        headers.insert("authorization", "Bearer secret".parse().unwrap());
+        let verdict = verifier.verify(&headers, text.as_bytes());
+        prop_assert_eq!(verdict.is_ok(), value.is_object());
+        if let Ok(alert) = verdict {
+            prop_assert!(serde_json::to_string(&alert).is_ok());
+        }
+    }
 }
 
 /// Settings at the edges of their types build a client that works; none of them panics.
