@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run -p meraki-api --example action_batches -- --org ID [--synchronous] [--continue] < actions.jsonl
+//! cargo run -p meraki-api --example action_batches -- --org ID --plan < actions.jsonl
 //! ```
 //!
 //! Reads one action per line on stdin, `{"resource": "/networks/N_1", "operation": "update",
@@ -10,6 +11,11 @@
 //! action, actions and status) and a summary on stderr. After a failed batch the rest is not
 //! submitted, unless `--continue`. Exit code 1, with one line naming the failed batch, if any
 //! batch did not complete.
+//!
+//! With `--plan` nothing is submitted: each update's resource is read (once) and one JSON line
+//! per action says what would change (`kind`, and `changes`: field, from, to; empty for a
+//! no-op), then a summary on stderr. `--skip-unchanged` plans first and runs only the actions
+//! that would change something.
 //!
 //! Reads `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL` (http allowed there on this machine).
 
@@ -33,6 +39,12 @@ struct Args {
     /// Keep submitting after a batch failed or its outcome stayed unknown.
     #[arg(long = "continue")]
     continue_after_failure: bool,
+    /// Submit nothing: print what each action would change.
+    #[arg(long, conflicts_with = "skip_unchanged")]
+    plan: bool,
+    /// Plan first, and run only the actions that would change something.
+    #[arg(long)]
+    skip_unchanged: bool,
 }
 
 #[tokio::main]
@@ -43,9 +55,34 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), String> {
     let args: Args = common::parse();
     let org = args.org;
-    let actions = read_actions(std::io::stdin().lock())?;
+    let mut actions = read_actions(std::io::stdin().lock())?;
     let client = common::client()?;
     let started = Instant::now();
+    if args.plan || args.skip_unchanged {
+        let plan = client.plan().actions(&actions).await;
+        if args.plan {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            for planned in &plan.actions {
+                serde_json::to_writer(&mut out, planned).map_err(|e| e.to_string())?;
+                writeln!(out).map_err(|e| e.to_string())?;
+            }
+            out.flush().map_err(|e| e.to_string())?;
+            eprintln!("{}, elapsed: {:.2?}", plan.summary(), started.elapsed());
+            return Ok(());
+        }
+        let before = actions.len();
+        actions = plan.changing_actions();
+        eprintln!(
+            "{}; running the {} actions that change something ({} no-ops skipped)",
+            plan.summary(),
+            actions.len(),
+            before - actions.len()
+        );
+        if actions.is_empty() {
+            return Ok(());
+        }
+    }
     let mut reports = client
         .action_batches(org.as_str())
         .synchronous(args.synchronous)

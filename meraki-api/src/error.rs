@@ -141,7 +141,7 @@ pub fn mask_secrets(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     const WORDS: [&str; 8] = [
         "psk",
         "secret",

@@ -47,6 +47,7 @@ mod owners;
 mod pacing;
 pub mod pagination;
 mod patch;
+pub mod plan;
 pub mod raw;
 mod redirect;
 mod retry;

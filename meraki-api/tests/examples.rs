@@ -338,3 +338,53 @@ async fn webhook_receiver_prints_valid_alerts_and_refuses_the_rest() {
     }
     assert!(!stdout.contains("secret\""), "{stdout}");
 }
+
+#[tokio::test]
+async fn action_batches_plan_prints_what_would_change_and_submits_nothing() {
+    let dashboard = dashboard().await;
+    let network = format!("N_{ORG}_0");
+    // Two renames to the name it has, one to a new name: 1 change, 2 no-ops, 1 read.
+    let input = [
+        json_line(&network, "network N_549236_0"),
+        json_line(&network, "Store 1"),
+        json_line(&network, "Store 1"),
+    ]
+    .concat();
+    let output = run_action_batches(&dashboard, &["--org", ORG, "--plan"], input.clone()).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let lines = reports(&output);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["kind"], "no_change");
+    assert_eq!(lines[0]["changes"], serde_json::json!([]));
+    assert_eq!(lines[1]["kind"], "update");
+    assert_eq!(
+        lines[1]["changes"],
+        serde_json::json!([{"field": "name", "from": "network N_549236_0", "to": "Store 1"}])
+    );
+    assert_eq!(lines[2]["kind"], "no_change", "after the rename before it");
+    assert!(
+        stderr.contains("plan: 3 actions, 1 resources read, 1 fields would change, 2 no-ops"),
+        "{stderr}"
+    );
+    assert_eq!(dashboard.counts().batches, 0, "a plan submits nothing");
+
+    // --skip-unchanged runs only the rename.
+    let output = run_action_batches(&dashboard, &["--org", ORG, "--skip-unchanged"], input).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("running the 1 actions that change something (2 no-ops skipped)"),
+        "{stderr}"
+    );
+    assert_eq!(dashboard.counts().actions, 1);
+}
+
+fn json_line(network: &str, name: &str) -> String {
+    let action = serde_json::json!({
+        "resource": format!("/networks/{network}"),
+        "operation": "update",
+        "body": {"name": name},
+    });
+    format!("{action}\n")
+}

@@ -93,6 +93,7 @@ impl SimulatedDashboardBuilder {
             global: Bucket::new(self.global_rate, self.global_rate),
             counts: Counts::default(),
             batches: Vec::new(),
+            written: HashMap::new(),
         }));
         let server = MockServer::start().await;
         Mock::given(wiremock::matchers::any())
@@ -163,6 +164,11 @@ pub struct Counts {
     pub refused_batches: u64,
     /// Actions in accepted batches.
     pub actions: u64,
+    /// Reads of a network, device or switch port (`GET /networks/{id}`, `GET
+    /// /devices/{serial}`, `GET /devices/{serial}/switch/ports/{portId}`), by path.
+    pub reads: BTreeMap<String, u64>,
+    /// Updates of those applied (by `PUT` or in a confirmed batch).
+    pub updates: u64,
 }
 
 impl SimulatedDashboard {
@@ -284,6 +290,8 @@ struct State {
     global: Bucket,
     counts: Counts,
     batches: Vec<Batch>,
+    /// What writes set, by path below `/api/v1`, over each resource's defaults.
+    written: HashMap<String, Value>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -311,6 +319,58 @@ impl State {
                 _ => not_found("device"),
             },
             _ => Ok(None),
+        }
+    }
+
+    /// A network's, device's or switch port's fields before any write, if `segments` name
+    /// one that exists.
+    fn defaults(&self, segments: &[&str], org: Option<&str>) -> Option<Value> {
+        match segments {
+            ["networks", id] => Some(json!({
+                "id": id, "organizationId": org, "name": format!("network {id}"),
+                "timeZone": "America/Los_Angeles", "tags": [], "notes": ""
+            })),
+            ["devices", serial] | ["devices", serial, "switch", "ports", _] => {
+                let Some(Owner::Device(_, network)) = self.owners.get(*serial) else {
+                    return None;
+                };
+                Some(match segments {
+                    ["devices", _, "switch", "ports", port] => json!({
+                        "portId": port, "name": null, "enabled": true, "type": "access",
+                        "vlan": 1, "poeEnabled": true, "tags": []
+                    }),
+                    _ => json!({
+                        "serial": serial, "networkId": network, "model": "MS120-8",
+                        "name": format!("switch {serial}"), "tags": [], "address": ""
+                    }),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// A resource as written so far, over its defaults.
+    fn current(&self, path: &str, mut defaults: Value) -> Value {
+        if let (Some(Value::Object(written)), Value::Object(fields)) =
+            (self.written.get(path), &mut defaults)
+        {
+            for (name, value) in written {
+                fields.insert(name.clone(), value.clone());
+            }
+        }
+        defaults
+    }
+
+    fn update(&mut self, path: &str, body: &Value) {
+        self.counts.updates += 1;
+        let written = self
+            .written
+            .entry(path.to_owned())
+            .or_insert_with(|| json!({}));
+        if let (Value::Object(written), Value::Object(body)) = (written, body) {
+            for (name, value) in body {
+                written.insert(name.clone(), value.clone());
+            }
         }
     }
 
@@ -386,23 +446,30 @@ impl Respond for Responder {
             *state.counts.served_by_org.entry(org.clone()).or_default() += 1;
         }
         let method = request.method.as_str();
+        let resource = format!("/{rest}");
+        if let Some(defaults) = state.defaults(&segments, org.as_deref()) {
+            match method {
+                "GET" => {
+                    if matches!(segments.as_slice(), ["networks", _] | ["devices", _]) {
+                        state.counts.lookups += 1;
+                    }
+                    *state.counts.reads.entry(resource.clone()).or_default() += 1;
+                    return ResponseTemplate::new(200)
+                        .set_body_json(state.current(&resource, defaults));
+                }
+                "PUT" => {
+                    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+                        return ResponseTemplate::new(400)
+                            .set_body_json(json!({"errors": ["The request body is not JSON"]}));
+                    };
+                    state.update(&resource, &body);
+                    return ResponseTemplate::new(200)
+                        .set_body_json(state.current(&resource, defaults));
+                }
+                _ => {}
+            }
+        }
         match (method, segments.as_slice()) {
-            ("GET", ["networks", id]) => {
-                state.counts.lookups += 1;
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "id": id, "organizationId": org, "name": format!("network {id}")
-                }))
-            }
-            ("GET", ["devices", serial]) => {
-                state.counts.lookups += 1;
-                let network = match state.owners.get(*serial) {
-                    Some(Owner::Device(_, network)) => network.clone(),
-                    _ => String::new(),
-                };
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "serial": serial, "networkId": network, "model": "MS120-8"
-                }))
-            }
             ("GET", ["networks", id, "devices"]) => {
                 let devices: Vec<Value> = org
                     .and_then(|org| state.devices.get(&org))
@@ -529,6 +596,16 @@ impl Responder {
             return bad("Too many concurrently executing batches. Maximum is 5 confirmed but not yet executed batches.");
         }
         let fails = actions.iter().any(|a| a["body"]["fail"] == json!(true));
+        // A confirmed batch that will complete changes what reads show at once (it is atomic).
+        if confirmed && !fails {
+            for action in actions.iter().filter(|a| a["operation"] == "update") {
+                if let (Some(resource), Some(body)) =
+                    (action["resource"].as_str(), action.get("body"))
+                {
+                    state.update(resource, body);
+                }
+            }
+        }
         let batch = Batch {
             id: format!("{}", 1_000_000 + state.batches.len()),
             org,

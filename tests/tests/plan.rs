@@ -1,0 +1,207 @@
+//! Plans: what a bulk change would change, read from the simulated Dashboard's state.
+
+use std::time::Duration;
+
+use meraki_api::batch::{Action, BatchOutcome};
+use meraki_api::plan::ChangeKind;
+use meraki_api::prelude::*;
+use meraki_api::test_util::SimulatedDashboard;
+use reqwest::Method;
+use serde_json::json;
+
+const ORG: &str = "549236";
+
+async fn dashboard() -> SimulatedDashboard {
+    SimulatedDashboard::builder()
+        .organization(ORG, 2, 2)
+        .batch_runtime(Duration::from_millis(200))
+        .start()
+        .await
+}
+
+fn update(resource: &str, body: serde_json::Value) -> Action {
+    Action {
+        resource: resource.into(),
+        operation: "update".into(),
+        body: Some(body),
+    }
+}
+
+#[tokio::test]
+async fn a_plan_reports_changed_unchanged_and_other_actions_reading_each_resource_once() {
+    let dashboard = dashboard().await;
+    let client = dashboard.client();
+    let devices = dashboard.devices(ORG);
+    let (a, b) = (&devices[0], &devices[1]);
+    // Today: port 1 of A is already on VLAN 10.
+    client
+        .raw(Method::PUT, format!("/devices/{a}/switch/ports/1"))
+        .json(&json!({"vlan": 10}))
+        .call()
+        .await
+        .unwrap();
+    let before = dashboard.counts();
+
+    let actions = vec![
+        update(&format!("/devices/{a}/switch/ports/1"), json!({"vlan": 10})),
+        update(
+            &format!("/devices/{a}/switch/ports/2"),
+            json!({"vlan": 10, "enabled": true}),
+        ),
+        // The same port again: compared with what the action before it would leave.
+        update(
+            &format!("/devices/{a}/switch/ports/2"),
+            json!({"vlan": 10, "name": "uplink"}),
+        ),
+        update(
+            &format!("/devices/{b}"),
+            json!({"name": "core", "tags": ["a"], "psk": "hunter2"}),
+        ),
+        Action {
+            resource: format!("/organizations/{ORG}/networks"),
+            operation: "create".into(),
+            body: Some(json!({"name": "new", "productTypes": ["switch"]})),
+        },
+        Action {
+            resource: format!("/devices/{b}"),
+            operation: "reboot".into(),
+            body: None,
+        },
+        Action {
+            resource: format!("/networks/{}/devices/{b}", dashboard.networks(ORG)[1]),
+            operation: "destroy".into(),
+            body: None,
+        },
+    ];
+    let plan = client.plan().actions(&actions).await;
+    let kinds: Vec<ChangeKind> = plan.actions.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ChangeKind::NoChange,
+            ChangeKind::Update,
+            ChangeKind::Update,
+            ChangeKind::Update,
+            ChangeKind::Create,
+            ChangeKind::Action,
+            ChangeKind::Delete,
+        ]
+    );
+    let fields = |i: usize| -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        plan.actions[i]
+            .changes
+            .iter()
+            .map(|c| (c.field.clone(), c.from.clone(), c.to.clone()))
+            .collect()
+    };
+    assert!(fields(0).is_empty());
+    assert_eq!(
+        fields(1),
+        [("vlan".into(), json!(1), json!(10))],
+        "enabled is true already"
+    );
+    assert_eq!(fields(2), [("name".into(), json!(null), json!("uplink"))]);
+    assert_eq!(
+        fields(3),
+        [
+            ("name".into(), json!(format!("switch {b}")), json!("core")),
+            ("psk".into(), json!(null), json!("***")),
+            ("tags".into(), json!([]), json!(["a"])),
+        ],
+        "a field the read does not show counts as a change; secrets are masked"
+    );
+    let summary = plan.summary();
+    assert_eq!(
+        (
+            summary.actions,
+            summary.resources_read,
+            summary.fields_changing,
+            summary.no_ops
+        ),
+        (7, 3, 5, 1)
+    );
+
+    // Nothing was written; each resource was read once.
+    let after = dashboard.counts();
+    assert_eq!(after.updates, before.updates);
+    assert_eq!(after.batches, 0);
+    let reads: Vec<u64> = after
+        .reads
+        .iter()
+        .filter(|(path, _)| path.contains("/switch/ports/") || path.ends_with(b.as_str()))
+        .map(|(_, n)| *n)
+        .collect();
+    assert_eq!(reads, [1, 1, 1], "{:?}", after.reads);
+
+    // Dropping the no-ops, running the rest, planning again: nothing left to change.
+    let updates: Vec<Action> = plan
+        .changing_actions()
+        .into_iter()
+        .filter(|a| a.operation == "update")
+        .collect();
+    assert_eq!(updates.len(), 3);
+    let reports = client.action_batches(ORG).run_to_end(updates).await;
+    assert!(reports
+        .iter()
+        .all(|r| matches!(r.outcome, BatchOutcome::Completed { .. })));
+    let again = client.plan().actions(&actions[..4]).await;
+    assert!(
+        again.actions.iter().all(|a| a.kind == ChangeKind::NoChange),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn generated_builders_are_planned_like_actions() {
+    let dashboard = dashboard().await;
+    let client = dashboard.client();
+    let network = dashboard.networks(ORG)[0].clone();
+    let planner = client.plan();
+    let rename = planner
+        .operation(
+            client
+                .update_network()
+                .network_id(&network)
+                .body_map(|b| b.name("Store 1".to_string())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rename.kind, ChangeKind::Update);
+    assert_eq!(rename.path, format!("/networks/{network}"));
+    assert_eq!(rename.changes[0].to, json!("Store 1"));
+    let same = planner
+        .operation(
+            client
+                .update_network()
+                .network_id(&network)
+                .body_map(|b| b.name("Store 1".to_string())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        same.kind,
+        ChangeKind::NoChange,
+        "after the rename planned before it"
+    );
+    let raw = planner
+        .request(
+            Method::PUT,
+            &format!("/networks/{network}"),
+            Some(json!({"notes": ""})),
+        )
+        .await;
+    assert_eq!(raw.kind, ChangeKind::NoChange);
+    let unknown = planner
+        .request(Method::PUT, "/networks/N_nope", Some(json!({"name": "x"})))
+        .await;
+    assert_eq!(unknown.kind, ChangeKind::Unknown);
+    assert!(
+        unknown.reason.as_deref().unwrap().contains("404"),
+        "{unknown:?}"
+    );
+    assert_eq!(dashboard.counts().updates, 0);
+    let line = serde_json::to_value(&rename).unwrap();
+    assert_eq!(line["kind"], "update");
+    assert_eq!(line["method"], "PUT");
+    assert_eq!(line["changes"][0]["field"], "name");
+}
