@@ -59,7 +59,7 @@ async fn run() -> Result<(), String> {
     let client = common::client()?;
     let started = Instant::now();
     if args.plan || args.skip_unchanged {
-        let plan = client.plan().actions(&actions).await;
+        let plan = client.action_batches(org.as_str()).plan(&actions).await;
         if args.plan {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();

@@ -347,6 +347,13 @@ impl BatchRunner {
         ))
     }
 
+    /// What `actions` would change, read from the organization's current state; nothing is
+    /// submitted ([`crate::plan`]). [`crate::plan::Plan::changing_actions`] drops the no-ops
+    /// before a real run.
+    pub async fn plan(&self, actions: &[Action]) -> crate::plan::Plan {
+        self.client.plan().actions(actions).await
+    }
+
     /// Runs `actions` to the end and returns every batch's report, in batch order.
     pub async fn run_to_end(self, actions: Vec<Action>) -> Vec<BatchReport> {
         let mut reports: Vec<BatchReport> = self.run(actions).collect().await;

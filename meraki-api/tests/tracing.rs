@@ -138,3 +138,51 @@ async fn lookups_and_dry_runs_are_told() {
     );
     assert!(!text.contains(FIXTURE_API_KEY), "{text}");
 }
+
+#[tokio::test]
+async fn oauth_refreshes_are_told_and_tokens_never_are() {
+    use meraki_api::oauth::{MemoryTokenStore, OAuthCredentials};
+    use meraki_api::test_util::{AuthorizationServer, TEST_CLIENT_SECRET};
+    let (captured, _guard) = capture();
+    let auth = AuthorizationServer::start().await;
+    let dashboard = SimulatedDashboard::builder()
+        .organization("549236", 2, 0)
+        .oauth(&auth)
+        .start()
+        .await;
+    let store = std::sync::Arc::new(MemoryTokenStore::new(auth.grant(&["a:b"])));
+    let first = store.current().unwrap();
+    let client = dashboard
+        .client_builder_without_key()
+        .oauth(OAuthCredentials::new(auth.app(), store.clone()))
+        .build()
+        .unwrap();
+    client
+        .get_organization_networks()
+        .organization_id("549236")
+        .call()
+        .await
+        .unwrap();
+    auth.expire_access_tokens();
+    client
+        .get_organization_networks()
+        .organization_id("549236")
+        .call()
+        .await
+        .unwrap();
+    let text = captured.text();
+    assert!(text.contains("oauth: access token refreshed"), "{text}");
+    assert!(
+        text.contains("401 to the access token: refreshing once"),
+        "{text}"
+    );
+    let rotated = store.current().unwrap();
+    for secret in [first.expose(), rotated.expose(), TEST_CLIENT_SECRET] {
+        assert!(!text.contains(secret), "a secret in the trace: {secret}");
+    }
+    // The server's access tokens are `at_<digits><hex>`.
+    let access_token = text
+        .match_indices("at_")
+        .any(|(i, _)| text[i + 3..].starts_with(|c: char| c.is_ascii_digit()));
+    assert!(!access_token, "an access token in the trace: {text}");
+}

@@ -144,7 +144,7 @@ async fn a_plan_reports_changed_unchanged_and_other_actions_reading_each_resourc
     assert!(reports
         .iter()
         .all(|r| matches!(r.outcome, BatchOutcome::Completed { .. })));
-    let again = client.plan().actions(&actions[..4]).await;
+    let again = client.action_batches(ORG).plan(&actions[..4]).await;
     assert!(
         again.actions.iter().all(|a| a.kind == ChangeKind::NoChange),
         "{again:?}"
