@@ -36,30 +36,71 @@ struct ServerLimit {
 /// Shares the server's counters with the benchmark.
 struct Limited(Arc<ServerLimit>);
 
-impl Respond for Limited {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let limit = &self.0;
-        let mut bucket = limit.bucket.lock().unwrap();
+impl ServerLimit {
+    /// Takes a token if there is one.
+    fn admit(&self) -> bool {
+        let mut bucket = self.bucket.lock().unwrap();
         let now = Instant::now();
         let tokens =
-            (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * limit.rate).min(limit.rate);
+            (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * self.rate).min(self.rate);
         *bucket = (tokens, now);
         if tokens >= 1.0 {
             bucket.0 -= 1.0;
-            limit.served.fetch_add(1, Ordering::Relaxed);
-            ResponseTemplate::new(200)
-                .set_body_raw(r#"[{"id":"1","state":"active"}]"#, "application/json")
+            self.served.fetch_add(1, Ordering::Relaxed);
+            true
         } else {
-            limit.throttled.fetch_add(1, Ordering::Relaxed);
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_raw(
-                    r#"{"errors":["API rate limit exceeded for organization"]}"#,
-                    "application/json",
-                )
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            false
         }
     }
 }
+
+fn too_many_requests() -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("retry-after", "1")
+        .set_body_raw(
+            r#"{"errors":["API rate limit exceeded for organization"]}"#,
+            "application/json",
+        )
+}
+
+impl Respond for Limited {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        if !self.0.admit() {
+            return too_many_requests();
+        }
+        // `?perPage=N` asks for a stream: pages of N licenses (2,500 in all), linked.
+        let per_page = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "perPage")
+            .and_then(|(_, v)| v.parse::<usize>().ok());
+        let Some(per_page) = per_page else {
+            return ResponseTemplate::new(200)
+                .set_body_raw(r#"[{"id":"1","state":"active"}]"#, "application/json");
+        };
+        let page: usize = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "startingAfter")
+            .and_then(|(_, v)| v.strip_prefix('p').and_then(|n| n.parse().ok()))
+            .unwrap_or(0);
+        let mut template = ResponseTemplate::new(200)
+            .set_body_raw(license_page(page, per_page), "application/json");
+        if (page + 1) * per_page < STREAMED_LICENSES {
+            let mut next = request.url.clone();
+            next.query_pairs_mut()
+                .clear()
+                .append_pair("perPage", &per_page.to_string())
+                .append_pair("startingAfter", &format!("p{}", page + 1));
+            template = template.insert_header("link", format!("<{next}>; rel=next"));
+        }
+        template
+    }
+}
+
+/// What each process of scenario 11 streams.
+const STREAMED_LICENSES: usize = 2_500;
 
 /// A server answering every `GET` within `rate` requests/s, 429 past it.
 async fn limited_server(rate: f64) -> (Arc<ServerLimit>, MockServer) {
@@ -715,6 +756,40 @@ fn fleet() {
 /// organization 25 times each (100 requests), the server allowing 10/s for it: with each
 /// pacing alone, then sharing one budget in Redis (`--features redis`, a `redis-server` on
 /// 127.0.0.1:6399 started by the bench).
+/// Scenario 11's worker: one process streaming the organization's licenses, 100 per page,
+/// pacing alone or on the Redis budget; prints `items failures`.
+fn budget_worker(base_url: &str, redis: Option<String>) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        #[allow(unused_mut)]
+        let mut config = meraki_api::RateLimitConfig::default();
+        #[cfg(feature = "redis")]
+        if let Some(url) = redis {
+            config = config.redis(url);
+        }
+        #[cfg(not(feature = "redis"))]
+        let _ = redis;
+        let client = Client::builder()
+            .api_key(FIXTURE_API_KEY)
+            .base_url(base_url)
+            .rate_limit(config)
+            .build()
+            .unwrap();
+        let items: Result<Vec<_>, _> = client
+            .get_organization_licenses()
+            .organization_id(ORG)
+            .per_page(100)
+            .into_paginator()
+            .items()
+            .try_collect()
+            .await;
+        match items {
+            Ok(items) => println!("{} 0", items.len()),
+            Err(e) => println!("0 1 {e}"),
+        }
+    });
+}
+
 async fn budget() {
     let (limit, server) = limited_server(10.0).await;
     #[cfg(feature = "redis")]
@@ -735,52 +810,55 @@ async fn budget() {
     #[cfg(feature = "redis")]
     tokio::time::sleep(Duration::from_millis(300)).await;
     #[allow(unused_mut)]
-    let mut modes = vec![("alone", meraki_api::RateLimitConfig::default())];
+    let mut modes = vec![("each process alone", None)];
     #[cfg(feature = "redis")]
-    modes.push((
-        "shared budget in Redis",
-        meraki_api::RateLimitConfig::default().redis("redis://127.0.0.1:6399/"),
-    ));
-    for (name, config) in modes {
+    modes.push(("one budget in Redis", Some("redis://127.0.0.1:6399/")));
+    let exe = std::env::current_exe().unwrap();
+    for (name, redis_url) in modes {
         *limit.bucket.lock().unwrap() = (10.0, Instant::now());
         limit.served.store(0, Ordering::Relaxed);
         limit.throttled.store(0, Ordering::Relaxed);
-        let clients: Vec<Client> = (0..4)
+        let started = Instant::now();
+        let workers: Vec<std::process::Child> = (0..4)
             .map(|_| {
-                Client::builder()
-                    .api_key(FIXTURE_API_KEY)
-                    .base_url(format!("{}/api/v1", server.uri()))
-                    .rate_limit(config.clone())
-                    .build()
-                    .unwrap()
+                let mut command = std::process::Command::new(&exe);
+                command
+                    .env("MERAKI_BENCH_WORKER", format!("{}/api/v1", server.uri()))
+                    .stdout(std::process::Stdio::piped());
+                if let Some(url) = redis_url {
+                    command.env("MERAKI_BENCH_WORKER_REDIS", url);
+                }
+                command.spawn().unwrap()
             })
             .collect();
-        let started = Instant::now();
-        let results = futures_util::future::join_all(clients.iter().map(|client| async move {
-            let mut failures = 0;
-            for _ in 0..25 {
-                let call = client
-                    .get_organization_licenses()
-                    .organization_id(ORG)
-                    .call()
-                    .await;
-                failures += usize::from(call.is_err());
-            }
-            failures
-        }))
-        .await;
+        let outputs = tokio::task::spawn_blocking(move || {
+            workers
+                .into_iter()
+                .map(|w| {
+                    String::from_utf8_lossy(&w.wait_with_output().unwrap().stdout).into_owned()
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
         let elapsed = started.elapsed().as_secs_f64();
+        let (mut items, mut failures) = (0usize, 0usize);
+        for output in &outputs {
+            let mut fields = output.split_whitespace();
+            items += fields.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            failures += fields.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+        }
         let (served, throttled) = (
             limit.served.load(Ordering::Relaxed),
             limit.throttled.load(Ordering::Relaxed),
         );
+        // 4 x 25 pages at 10/s after the burst of 10.
         let floor = (100.0 - 10.0) / 10.0;
         println!(
-            "budget (11), {name}: 4 clients x 25 calls, one organization at 10/s: {elapsed:.2} s (floor {floor:.1} s, {:+.1}%), 429s {throttled} ({:.1}% of {} requests), failures {}",
+            "budget (11), {name}: 4 processes x {STREAMED_LICENSES} licenses (25 pages), one organization at 10/s: {elapsed:.2} s (floor {floor:.1} s, {:+.1}%), 429s {throttled} ({:.1}% of {} requests), items {items}, failures {failures}",
             (elapsed / floor - 1.0) * 100.0,
             100.0 * throttled as f64 / (served + throttled) as f64,
             served + throttled,
-            results.iter().sum::<usize>(),
         );
     }
     #[cfg(feature = "redis")]
@@ -791,6 +869,10 @@ async fn budget() {
 }
 
 fn main() {
+    if let Ok(base_url) = std::env::var("MERAKI_BENCH_WORKER") {
+        budget_worker(&base_url, std::env::var("MERAKI_BENCH_WORKER_REDIS").ok());
+        return;
+    }
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

@@ -64,6 +64,7 @@ pub enum ChangeKind {
 
 /// One field that would change: its path in the body (`radius.servers`, nested objects
 /// joined with dots), the current value (`null` if the read does not show it) and the new one.
+/// A plan lists them in field order.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct FieldChange {
     /// The field, dotted for nested objects.
@@ -320,6 +321,8 @@ impl Planner {
         };
         let body = body.unwrap_or(Value::Object(Default::default()));
         diff(&mut planned.changes, "", state, &body);
+        // In field order, whatever order the JSON maps of this build keep.
+        planned.changes.sort_by(|a, b| a.field.cmp(&b.field));
         merge(state, &body);
         planned.kind = if planned.changes.is_empty() {
             ChangeKind::NoChange
@@ -499,8 +502,8 @@ mod tests {
         let to = json!({"name": "a", "vlan": 1.0, "radius": {"port": 1813}, "tags": ["y", "x"], "psk": "new", "enabled": true});
         let mut changes = Vec::new();
         diff(&mut changes, "", &from, &to);
+        changes.sort_by(|a, b| a.field.cmp(&b.field));
         let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
-        // Fields in name order (the body's order is not kept).
         assert_eq!(fields, ["enabled", "psk", "radius.port", "tags"]);
         assert_eq!(changes[1].to, json!("***"));
         assert_eq!(changes[1].from, json!("***"));
