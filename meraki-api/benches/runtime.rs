@@ -810,7 +810,7 @@ async fn budget() {
     #[cfg(feature = "redis")]
     tokio::time::sleep(Duration::from_millis(300)).await;
     #[allow(unused_mut)]
-    let mut modes = vec![("each process alone", None)];
+    let mut modes = vec![("each process alone", None::<&str>)];
     #[cfg(feature = "redis")]
     modes.push(("one budget in Redis", Some("redis://127.0.0.1:6399/")));
     let exe = std::env::current_exe().unwrap();
