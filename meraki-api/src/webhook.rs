@@ -188,6 +188,24 @@ pub struct Alert {
     /// Fields not listed above, as sent.
     #[serde(flatten)]
     pub other: Map<String, Value>,
+    /// The shared secret is read past and dropped, even when an `Alert` is deserialized
+    /// directly, so it cannot reach `other` and be printed.
+    #[serde(
+        rename = "sharedSecret",
+        default,
+        skip_serializing,
+        deserialize_with = "discard"
+    )]
+    shared_secret: Discarded,
+}
+
+/// What became of a shared secret in a payload: nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Discarded;
+
+fn discard<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Discarded, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer)?;
+    Ok(Discarded)
 }
 
 /// A string field: strings, numbers and booleans as text; anything else as absent.
@@ -482,6 +500,10 @@ mod tests {
         assert_eq!(alert.alert_level, None);
         assert_eq!(alert.other["newField"], serde_json::json!({"k": 1}));
         assert!(!alert.other.contains_key("sharedSecret"));
+        let direct: Alert =
+            serde_json::from_str(r#"{"sharedSecret":"s3cret","alertId":"1"}"#).unwrap();
+        assert!(!serde_json::to_string(&direct).unwrap().contains("s3cret"));
+        assert!(!format!("{direct:?}").contains("s3cret"));
         let printed = serde_json::to_string(&alert).unwrap();
         assert!(!printed.contains("gone"), "{printed}");
         assert!(printed.contains("newField"), "{printed}");

@@ -113,7 +113,9 @@ impl SimulatedDashboardBuilder {
 /// enforces the API's limits: a token bucket per organization (every request counts against
 /// the organization that owns its network or device, as on the real API) and one for all
 /// requests, `429` with `Retry-After: 1` past either; and action batches with their limits (at
-/// most 100 actions, 20 synchronous, 5 confirmed batches running per organization).
+/// most 100 actions, 20 synchronous, 5 confirmed batches running per organization). Networks,
+/// devices and switch ports keep state: what a `PUT` or a confirmed batch's `update` sets is
+/// what the next `GET` shows (for plans, [`crate::plan`]).
 ///
 /// For tests and benchmarks of bulk work, yours included:
 ///
