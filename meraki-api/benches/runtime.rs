@@ -89,6 +89,10 @@ impl Respond for Limited {
             .set_body_raw(license_page(page, per_page), "application/json");
         if (page + 1) * per_page < STREAMED_LICENSES {
             let mut next = request.url.clone();
+            // The host the client called (wiremock's URL says `localhost`).
+            if let Some(host) = request.headers.get("host").and_then(|h| h.to_str().ok()) {
+                let _ = next.set_host(Some(host.split(':').next().unwrap_or(host)));
+            }
             next.query_pairs_mut()
                 .clear()
                 .append_pair("perPage", &per_page.to_string())
@@ -846,7 +850,11 @@ async fn budget() {
         for output in &outputs {
             let mut fields = output.split_whitespace();
             items += fields.next().and_then(|n| n.parse().ok()).unwrap_or(0);
-            failures += fields.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+            let failed: usize = fields.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+            if failed > 0 {
+                eprintln!("a worker failed: {}", output.trim());
+            }
+            failures += failed;
         }
         let (served, throttled) = (
             limit.served.load(Ordering::Relaxed),
