@@ -368,3 +368,40 @@ async fn bad_oauth_configuration_is_a_typed_error() {
     let error = oauth_error(list_networks(&empty).await.unwrap_err());
     assert!(matches!(error, OAuthError::NoRefreshToken), "{error}");
 }
+
+#[tokio::test]
+async fn a_refresh_whose_answer_is_lost_is_reported_as_unknown_not_as_refused() {
+    use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy};
+    let auth = AuthorizationServer::start().await;
+    let dashboard = dashboard(&auth, 2).await;
+    // The token endpoint behind a proxy that loses the first answer after the server acted.
+    let authority = auth.token_url().replace("/oauth/token", "");
+    let proxy = FaultyProxy::start(&authority, FaultPlan::script([Some(Fault::LostAnswer)]))
+        .await
+        .unwrap();
+    let app = auth
+        .app()
+        .token_url(&format!("{}/oauth/token", proxy.base_url()))
+        .unwrap();
+    let client = client(
+        &dashboard,
+        OAuthCredentials::new(app, MemoryTokenStore::new(auth.grant(&["a:b"]))),
+    );
+    let error = oauth_error(list_networks(&client).await.unwrap_err());
+    assert!(
+        matches!(
+            error,
+            OAuthError::Transport {
+                refresh_outcome_unknown: true,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("may have been done"), "{error}");
+    assert_eq!(auth.counts().refreshes, 1, "the server rotated the token");
+    assert_eq!(dashboard.counts().served, 0);
+    // The token held was revoked by that rotation: the next refresh says so, typed.
+    let error = oauth_error(list_networks(&client).await.unwrap_err());
+    assert!(error.needs_new_grant(), "{error}");
+}
