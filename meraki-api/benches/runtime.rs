@@ -760,6 +760,49 @@ fn fleet() {
 /// organization 25 times each (100 requests), the server allowing 10/s for it: with each
 /// pacing alone, then sharing one budget in Redis (`--features redis`, a `redis-server` on
 /// 127.0.0.1:6399 started by the bench).
+/// Scenario 12: lookups one at a time or side by side, over a link with 100 ms latency:
+/// many organizations discovered at once, and one organization's networks (the cost).
+async fn lookups() {
+    use meraki_api::test_util::SimulatedDashboard;
+    for (name, organizations, networks) in [
+        ("50 organizations x 2 networks", 50, 2),
+        ("1 organization x 100 networks", 1, 100),
+    ] {
+        for at_once in [1, 4, 8] {
+            let mut builder = SimulatedDashboard::builder().latency(Duration::from_millis(100));
+            for org in 0..organizations {
+                builder = builder.organization(&format!("{}", 100 + org), networks, 0);
+            }
+            let dashboard = builder.start().await;
+            let ids: Vec<String> = (0..organizations)
+                .flat_map(|org| dashboard.networks(&format!("{}", 100 + org)))
+                .collect();
+            let client = dashboard
+                .client_builder()
+                .lookups_at_once(at_once)
+                .build()
+                .unwrap();
+            let started = Instant::now();
+            let results = futures_util::future::join_all(
+                ids.iter()
+                    .map(|id| client.get_network_devices().network_id(id).call()),
+            )
+            .await;
+            let elapsed = started.elapsed().as_secs_f64();
+            let counts = dashboard.counts();
+            println!(
+                "lookups (12), {name}, {at_once} at once: {} calls in {elapsed:.2} s, lookups {}, listings {}, most lookups in flight {}, 429s {}, failures {}",
+                ids.len(),
+                counts.lookups,
+                counts.listings,
+                counts.most_lookups_in_flight,
+                counts.throttled,
+                results.iter().filter(|r| r.is_err()).count(),
+            );
+        }
+    }
+}
+
 /// Scenario 11's worker: one process streaming the organization's licenses, 100 per page,
 /// pacing alone or on the Redis budget; prints `items failures`.
 fn budget_worker(base_url: &str, redis: Option<String>) {
@@ -904,6 +947,9 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     if wanted("budget") {
         runtime.block_on(budget());
+    }
+    if wanted("lookups") {
+        runtime.block_on(lookups());
     }
     if wanted("throttle10") {
         runtime.block_on(throttled("throttle10", 10.0, 200, 16));

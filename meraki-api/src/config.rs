@@ -248,6 +248,17 @@ impl ClientBuilder {
         self
     }
 
+    /// How many lookups run side by side (default 1). A lookup cannot know its id's
+    /// organization before it answers, so lookups at once of ids of one organization are
+    /// spent requests against its budget: one at a time costs one lookup per organization
+    /// (the listing that follows teaches the rest) but discovers organizations one after
+    /// another. Raise it when calls for many organizations start at once over a slow link
+    /// (BENCHMARKS.md, scenario 12).
+    pub fn lookups_at_once(mut self, lookups: usize) -> Self {
+        self.resolve.lookups_at_once = lookups;
+        self
+    }
+
     /// Most networks, and as many devices, whose organization the client remembers (default
     /// 200,000 each; those met least recently are forgotten first).
     pub fn directory_capacity(mut self, entries: usize) -> Self {
@@ -389,6 +400,9 @@ impl ClientBuilder {
         let user_agent = user_agent(self.caller.as_deref())?;
         self.rate_limit.validate()?;
         self.retry.validate()?;
+        if self.resolve.lookups_at_once == 0 {
+            return Err(ConfigError::new("lookups_at_once", "must be at least 1").into());
+        }
         if self.directory_capacity == 0 {
             return Err(ConfigError::new("directory_capacity", "must be at least 1").into());
         }

@@ -324,24 +324,25 @@ pub(crate) struct Lookups {
     /// Organizations whose networks (`false`) or devices (`true`) were listed, or are being
     /// listed (`false` here), after a lookup found them.
     listed: Mutex<HashMap<(String, bool), bool>>,
-    /// Lookups take turns: the one before may be listing the organization of the next. A turn
-    /// lasts for the lookup and its listings' first pages, not their later ones.
+    /// Lookups take turns, `n` at a time (1 by default): the one before may be listing the
+    /// organization of the next. A turn lasts for the lookup and its listings' first pages,
+    /// not their later ones.
     at_once: tokio::sync::Semaphore,
 }
 
-impl Default for Lookups {
-    fn default() -> Self {
+impl Lookups {
+    /// Lookups of `at_once` ids side by side.
+    pub(crate) fn new(at_once: usize) -> Self {
         Self {
             pending: Mutex::default(),
             failed: Mutex::default(),
             listed: Mutex::default(),
-            at_once: tokio::sync::Semaphore::new(LOOKUPS_AT_ONCE),
+            at_once: tokio::sync::Semaphore::new(
+                at_once.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+            ),
         }
     }
 }
-
-/// Lookups the client makes at once.
-const LOOKUPS_AT_ONCE: usize = 1;
 
 /// An organization's listing that one caller is making: done when it says so; dropped
 /// otherwise (it failed, or its caller was cancelled), it can be made again.

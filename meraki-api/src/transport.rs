@@ -100,6 +100,8 @@ pub(crate) struct ResolveSettings {
     pub(crate) list_organizations: bool,
     /// Most pages read of each listing.
     pub(crate) listing_pages: usize,
+    /// Lookups in flight at once (`ClientBuilder::lookups_at_once`).
+    pub(crate) lookups_at_once: usize,
 }
 
 impl Default for ResolveSettings {
@@ -108,6 +110,7 @@ impl Default for ResolveSettings {
             lookups: true,
             list_organizations: true,
             listing_pages: 10,
+            lookups_at_once: 1,
         }
     }
 }
@@ -222,7 +225,7 @@ impl ClientState {
             callers_client: settings.callers_client,
             pacer: Pacer::new(settings.rate_limit),
             directory: Directory::new(settings.directory_capacity),
-            lookups: Lookups::default(),
+            lookups: Lookups::new(settings.resolve.lookups_at_once),
             resolve: settings.resolve,
             trusted: TrustedHosts::new(base_url, settings.extra_hosts, settings.insecure_http),
             base_path: base_url.path().trim_end_matches('/').to_owned(),

@@ -341,3 +341,40 @@ async fn a_listing_that_failed_is_made_again_by_a_later_lookup() {
         Some(ORG)
     );
 }
+
+#[tokio::test]
+async fn lookups_of_different_organizations_run_side_by_side_when_asked() {
+    // Eight organizations of one network each, over a link with latency.
+    let latency = Duration::from_millis(300);
+    let start = |at_once: usize| async move {
+        let mut builder = SimulatedDashboard::builder().latency(latency);
+        for org in 0..8 {
+            builder = builder.organization(&format!("{}", 100 + org), 1, 0);
+        }
+        let dashboard = builder.start().await;
+        let client = dashboard
+            .client_builder()
+            .lookups_at_once(at_once)
+            .build()
+            .unwrap();
+        let networks: Vec<String> = (0..8)
+            .flat_map(|org| dashboard.networks(&format!("{}", 100 + org)))
+            .collect();
+        let (failures, _) = concurrently(8, &networks, |n| network_devices(&client, n)).await;
+        assert_eq!(failures, 0);
+        dashboard.counts()
+    };
+    // One at a time (the default): the next lookup leaves after the one before has answered.
+    let one = start(1).await;
+    assert_eq!(one.lookups, 8);
+    assert_eq!(one.most_lookups_in_flight, 1);
+    // Eight at once: all eight are in flight together, each still made once.
+    let eight = start(8).await;
+    assert_eq!(eight.lookups, 8);
+    assert!(eight.most_lookups_in_flight > 1, "{eight:?}");
+    assert_eq!(eight.throttled, 0);
+    assert!(matches!(
+        SimulatedDashboard::builder().start().await.client_builder().lookups_at_once(0).build(),
+        Err(Error::Config(e)) if e.setting == "lookups_at_once"
+    ));
+}

@@ -20,9 +20,16 @@ pub struct SimulatedDashboardBuilder {
     batch_runtime: Duration,
     max_running_batches: usize,
     oauth: Option<ValidAccessToken>,
+    latency: Duration,
 }
 
 impl SimulatedDashboardBuilder {
+    /// Every answer is held back this long, as over a real link (default none).
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
     /// Every request must carry an access token `server` accepts now (else `401`), as for an
     /// integration using OAuth.
     pub fn oauth(mut self, server: &AuthorizationServer) -> Self {
@@ -94,6 +101,7 @@ impl SimulatedDashboardBuilder {
             counts: Counts::default(),
             batches: Vec::new(),
             written: HashMap::new(),
+            lookup_arrivals: Vec::new(),
         }));
         let server = MockServer::start().await;
         Mock::given(wiremock::matchers::any())
@@ -102,10 +110,15 @@ impl SimulatedDashboardBuilder {
                 batch_runtime: self.batch_runtime,
                 max_running: self.max_running_batches,
                 oauth: self.oauth,
+                latency: self.latency,
             })
             .mount(&server)
             .await;
-        SimulatedDashboard { server, state }
+        SimulatedDashboard {
+            server,
+            state,
+            latency: self.latency,
+        }
     }
 }
 
@@ -135,6 +148,7 @@ impl SimulatedDashboardBuilder {
 pub struct SimulatedDashboard {
     server: MockServer,
     state: Arc<Mutex<State>>,
+    latency: Duration,
 }
 
 /// What the simulated Dashboard has seen so far.
@@ -171,6 +185,9 @@ pub struct Counts {
     pub reads: BTreeMap<String, u64>,
     /// Updates of those applied (by `PUT` or in a confirmed batch).
     pub updates: u64,
+    /// Most lookups in flight at once: a lookup is in flight from its arrival until its
+    /// answer leaves, [`SimulatedDashboardBuilder::latency`] later.
+    pub most_lookups_in_flight: usize,
 }
 
 impl SimulatedDashboard {
@@ -184,6 +201,7 @@ impl SimulatedDashboard {
             batch_runtime: Duration::from_secs(3),
             max_running_batches: 5,
             oauth: None,
+            latency: Duration::ZERO,
         }
     }
 
@@ -230,6 +248,21 @@ impl SimulatedDashboard {
         let state = lock(&self.state);
         let mut counts = state.counts.clone();
         counts.most_running_batches = state.most_running();
+        counts.most_lookups_in_flight = state
+            .lookup_arrivals
+            .iter()
+            .map(|start| {
+                state
+                    .lookup_arrivals
+                    .iter()
+                    .filter(|other| {
+                        *other >= start
+                            && **other < *start + self.latency.max(Duration::from_nanos(1))
+                    })
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
         counts
     }
 }
@@ -294,6 +327,8 @@ struct State {
     batches: Vec<Batch>,
     /// What writes set, by path below `/api/v1`, over each resource's defaults.
     written: HashMap<String, Value>,
+    /// When each lookup arrived.
+    lookup_arrivals: Vec<Instant>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -395,6 +430,7 @@ struct Responder {
     batch_runtime: Duration,
     max_running: usize,
     oauth: Option<ValidAccessToken>,
+    latency: Duration,
 }
 
 fn too_many_requests(scope: &str) -> ResponseTemplate {
@@ -405,6 +441,17 @@ fn too_many_requests(scope: &str) -> ResponseTemplate {
 
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let answer = self.answer(request);
+        if self.latency.is_zero() {
+            answer
+        } else {
+            answer.set_delay(self.latency)
+        }
+    }
+}
+
+impl Responder {
+    fn answer(&self, request: &Request) -> ResponseTemplate {
         let mut state = lock(&self.state);
         if self
             .oauth
@@ -454,6 +501,7 @@ impl Respond for Responder {
                 "GET" => {
                     if matches!(segments.as_slice(), ["networks", _] | ["devices", _]) {
                         state.counts.lookups += 1;
+                        state.lookup_arrivals.push(Instant::now());
                     }
                     *state.counts.reads.entry(resource.clone()).or_default() += 1;
                     return ResponseTemplate::new(200)
