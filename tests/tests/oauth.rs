@@ -405,3 +405,35 @@ async fn a_refresh_whose_answer_is_lost_is_reported_as_unknown_not_as_refused() 
     let error = oauth_error(list_networks(&client).await.unwrap_err());
     assert!(error.needs_new_grant(), "{error}");
 }
+
+#[tokio::test]
+async fn processes_sharing_one_token_file_recover_from_each_others_rotations() {
+    let auth = AuthorizationServer::start().await;
+    let dashboard = dashboard(&auth, 2).await;
+    let dir = std::env::temp_dir().join(format!("meraki-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("refresh-token");
+    std::fs::write(&file, auth.grant(&["a:b"]).expose()).unwrap();
+    let one = client(
+        &dashboard,
+        OAuthCredentials::new(auth.app(), FileTokenStore::new(&file)),
+    );
+    let two = client(
+        &dashboard,
+        OAuthCredentials::new(auth.app(), FileTokenStore::new(&file)),
+    );
+    assert_eq!(list_networks(&one).await.unwrap(), 2);
+    // The second rotates the token the first holds in memory.
+    assert_eq!(list_networks(&two).await.unwrap(), 2);
+    auth.expire_access_tokens();
+    // The first's refresh meets invalid_grant, reads the file again and goes on with it.
+    assert_eq!(list_networks(&one).await.unwrap(), 2);
+    let counts = auth.counts();
+    assert_eq!(
+        (counts.refreshes, counts.invalid_grants),
+        (3, 1),
+        "{counts:?}"
+    );
+    assert!(auth.is_current(std::fs::read_to_string(&file).unwrap().trim()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
