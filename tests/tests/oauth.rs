@@ -304,6 +304,11 @@ async fn the_authorization_code_grant_from_authorize_url_to_tokens() {
     assert!(auth.accepts(tokens.access_token.expose()));
     assert!(auth.is_current(tokens.refresh_token.expose()));
     assert_eq!(tokens.expires_in, Duration::from_secs(3600));
+    assert_eq!(
+        tokens.scope.as_deref(),
+        Some("dashboard:general:config:read sm:config:read"),
+        "the scopes asked for"
+    );
     let again = app.exchange_code(&code, redirect).await.unwrap_err();
     assert!(
         matches!(again, OAuthError::InvalidGrant { .. }),

@@ -107,11 +107,14 @@ struct State {
     /// Access token -> its grant and expiry.
     access_tokens: HashMap<String, (u64, Instant)>,
     ended_grants: std::collections::HashSet<u64>,
+    /// The scopes each grant was given, space-separated.
+    scopes: HashMap<u64, String>,
     counts: AuthorizationCounts,
 }
 
 struct Code {
     redirect_uri: String,
+    scope: String,
     issued: Instant,
 }
 
@@ -122,9 +125,10 @@ impl State {
     }
 
     /// A new grant's first refresh token.
-    fn grant(&mut self) -> String {
+    fn grant(&mut self, scope: String) -> String {
         self.next += 1;
         let grant = self.next;
+        self.scopes.insert(grant, scope);
         let refresh = self.token("rt_");
         self.refresh_tokens.insert(refresh.clone(), (grant, true));
         refresh
@@ -143,7 +147,7 @@ impl State {
             "token_type": "Bearer",
             "expires_in": self.access_lifetime.as_secs_f64().ceil() as u64,
             "refresh_token": refresh,
-            "scope": "dashboard:general:config:read dashboard:general:config:write",
+            "scope": self.scopes.get(&grant).cloned().unwrap_or_default(),
         })
     }
 
@@ -185,10 +189,15 @@ impl AuthorizationServer {
             .expect("a loopback token URL is accepted")
     }
 
-    /// A grant made as if an admin had approved it and the code was exchanged: its refresh
-    /// token.
-    pub fn grant<S: AsRef<str>>(&self, _scopes: &[S]) -> Secret {
-        Secret::new(lock(&self.state).grant())
+    /// A grant of `scopes` made as if an admin had approved it and the code was exchanged:
+    /// its refresh token.
+    pub fn grant<S: AsRef<str>>(&self, scopes: &[S]) -> Secret {
+        let scope = scopes
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(" ");
+        Secret::new(lock(&self.state).grant(scope))
     }
 
     /// Whether `refresh_token` is the current (usable) refresh token of a live grant.
@@ -294,6 +303,7 @@ impl Respond for Responder {
                     code.clone(),
                     Code {
                         redirect_uri: field("redirect_uri").to_owned(),
+                        scope: field("scope").to_owned(),
                         issued: Instant::now(),
                     },
                 );
@@ -316,18 +326,18 @@ impl Respond for Responder {
                 }
                 match field("grant_type") {
                     "authorization_code" => {
-                        let code = state.codes.remove(field("code"));
-                        let valid = code.is_some_and(|c| {
+                        let code = state.codes.remove(field("code")).filter(|c| {
                             c.redirect_uri == field("redirect_uri")
                                 && c.issued.elapsed() < Duration::from_secs(600)
                         });
-                        if !valid {
+                        let Some(code) = code else {
                             state.counts.invalid_grants += 1;
                             return refuse(400, "invalid_grant", "code invalid, used or expired");
-                        }
+                        };
                         state.counts.code_exchanges += 1;
                         state.next += 1;
                         let grant = state.next;
+                        state.scopes.insert(grant, code.scope);
                         ResponseTemplate::new(200).set_body_json(state.tokens_for(grant))
                     }
                     "refresh_token" => {
