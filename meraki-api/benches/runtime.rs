@@ -79,12 +79,7 @@ impl Respond for Limited {
             return ResponseTemplate::new(200)
                 .set_body_raw(r#"[{"id":"1","state":"active"}]"#, "application/json");
         };
-        let page: usize = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "startingAfter")
-            .and_then(|(_, v)| v.strip_prefix('p').and_then(|n| n.parse().ok()))
-            .unwrap_or(0);
+        let page = requested_page(request);
         let mut template = ResponseTemplate::new(200)
             .set_body_raw(license_page(page, per_page), "application/json");
         if (page + 1) * per_page < STREAMED_LICENSES {
@@ -179,12 +174,7 @@ struct LicensePages {
 
 impl Respond for LicensePages {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let page: usize = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "startingAfter")
-            .and_then(|(_, v)| v.strip_prefix('p').and_then(|n| n.parse().ok()))
-            .unwrap_or(0);
+        let page = requested_page(request);
         let body = license_page(page, self.per_page);
         let mut template = ResponseTemplate::new(200).set_body_raw(body, "application/json");
         if page + 1 < self.pages {
@@ -198,6 +188,16 @@ impl Respond for LicensePages {
         }
         template
     }
+}
+
+/// The page a request asks for: `startingAfter=p<N>` is page N (0 without it).
+fn requested_page(request: &Request) -> usize {
+    request
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "startingAfter")
+        .and_then(|(_, v)| v.strip_prefix('p').and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
 }
 
 /// One page of `per_page` realistic licenses, as the API sends them.
