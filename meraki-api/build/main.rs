@@ -55,7 +55,7 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
-        .with_inner_type(quote::quote!(crate::transport::ClientState))
+        .with_inner_type(quote::quote!(crate::request::state::ClientState))
         .with_hooks(progenitor::HooksMode::Expected);
     if std::env::var_os("CARGO_FEATURE_JSON_SCHEMA").is_some() {
         settings.with_derive("schemars::JsonSchema");

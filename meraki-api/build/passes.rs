@@ -69,7 +69,7 @@ pub(crate) fn route_json_decoding(
                 if ident == "ResponseValue"
                     && path_continues(&tokens[i + 1..], "from_response") =>
             {
-                out.extend(quote::quote!(crate::decode::response_value));
+                out.extend(quote::quote!(crate::operations::decode::response_value));
                 i += 4;
                 continue;
             }
@@ -184,7 +184,7 @@ fn retain_items(
 }
 
 /// Every operation builder's `send()` splits in two: `into_request()`, which builds the request
-/// and checks it against the spec without sending (synchronous: `crate::hooks::check` in place
+/// and checks it against the spec without sending (synchronous: `crate::operations::hooks::check` in place
 /// of the async `pre` hook), and `send()`, which sends what `into_request()` built. The
 /// hand-written `.call()`, paginators and action batches take the request from
 /// `into_request()` and send it on the crate's own path, so what a call learns (attempts, the
@@ -249,7 +249,7 @@ fn split_one(send: &syn::ImplItemFn) -> Result<(syn::ImplItemFn, syn::ImplItemFn
         pub(crate) fn into_request(self) -> Result<::reqwest::Request, Error<#error_body>> {
             #(#building)*
             #info_stmt
-            crate::hooks::check(&client.inner, &mut request, &info)?;
+            crate::operations::hooks::check(&client.inner, &mut request, &info)?;
             Ok(request)
         }
     };
@@ -456,7 +456,7 @@ pub(crate) fn open_enums(file: &mut syn::File, open: &BTreeSet<String>) -> Resul
     for (name, wire) in opened {
         let (idents, strings): (Vec<syn::Ident>, Vec<String>) = wire.into_iter().unzip();
         types.push(syn::parse_quote! {
-            crate::lenient::open_enum!(#name { #(#idents => #strings),* });
+            crate::operations::lenient::open_enum!(#name { #(#idents => #strings),* });
         });
     }
     Ok(())
@@ -484,7 +484,7 @@ pub(crate) fn null_lists_as_empty(
                 .unwrap_or_default();
             if fields.contains(&wire) && last_ident(&field.ty).as_deref() == Some("Vec") {
                 field.attrs.push(
-                    syn::parse_quote!(#[serde(deserialize_with = "crate::lenient::null_as_empty")]),
+                    syn::parse_quote!(#[serde(deserialize_with = "crate::operations::lenient::null_as_empty")]),
                 );
                 done += 1;
             }

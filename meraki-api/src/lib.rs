@@ -3,10 +3,12 @@
 //! The operations and their types are generated at build time by
 //! [progenitor](https://github.com/oxidecomputer/progenitor) from `openapi/openapi.yaml`,
 //! which `cargo xtask generate` merges from Meraki's published operation documents. Around
-//! them sit small hand-written layers: [`auth`] (API keys that are never printed), [`config`]
-//! (building a [`Client`]), per-organization pacing of every request, networks and devices
-//! included ([`directory`]), retries and safe redirects (all on the one path every request
-//! takes, so every call gets them), [`pagination`] (Link-header streams) and [`Error`].
+//! them sit small hand-written layers (ARCHITECTURE.md has the map): building a [`Client`]
+//! ([`config`]), the one path every request takes (pacing by organization, credentials for
+//! trusted hosts only, retries that never send a write twice, safe redirects), the glue to the
+//! generated operations ([`operation`], [`pagination`], [`raw`]), workflows built on calls
+//! ([`batch`], [`plan`]), authentication ([`auth`], [`oauth`]), [`webhook`] receivers, and
+//! [`Error`].
 //!
 //! ```no_run
 //! use meraki_api::prelude::*;
@@ -26,37 +28,21 @@
 //! ```
 
 #![warn(missing_docs)]
-// The futures of a call nest deeply (a paginator over a call over the transport over the
-// pacer, which may await Redis): their layouts need more than the default depth.
-#![recursion_limit = "256"]
 
 pub mod auth;
-pub mod batch;
-mod call;
-pub mod config;
-mod decode;
-pub mod directory;
+mod body;
+mod client;
 mod error;
-mod hooks;
-mod lenient;
-pub mod link;
-pub mod oauth;
-pub mod operation;
-mod outcome;
-mod owners;
-mod pacing;
-pub mod pagination;
-mod patch;
-pub mod plan;
-pub mod raw;
-mod redirect;
-mod retry;
-#[cfg(feature = "redis")]
-mod shared_budget;
+mod net;
+mod operations;
+pub mod pacing;
+mod request;
+mod secrets;
 #[cfg(feature = "test-util")]
 pub mod test_util;
-mod transport;
+mod tls;
 pub mod webhook;
+mod workflows;
 
 /// The progenitor output and the build script's operation table, included verbatim.
 ///
@@ -73,21 +59,37 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/extensions.rs"));
 }
 
-pub use config::{reqwest_builder, ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
+pub use auth::oauth;
 pub use error::{
-    mask_secrets, ApiError, ApiErrorKind, ConfigError, DecodeError, Error, InvalidRequest, NotSent,
+    ApiError, ApiErrorKind, ConfigError, DecodeError, Error, InvalidRequest, NotSent, OAuthError,
     Resume, StreamStopped, TransportError,
 };
 pub use generated::{builder, types, Client};
-pub use operation::Response;
+pub use operations::operation::{Customized, Response};
+pub use operations::pagination::link;
+pub use operations::patch::Patch;
+pub use operations::{operation, pagination, raw};
+pub use pacing::directory;
 pub use pacing::RateLimitConfig;
-pub use patch::Patch;
-pub use retry::RetryPolicy;
-pub use transport::Stats;
+pub use request::retry::RetryPolicy;
+pub use request::state::Stats;
+pub use request::CallOverrides;
+/// The HTTP method of a raw call ([`Client::raw`]).
+pub use reqwest::Method;
+pub use secrets::{mask_json_text, mask_secrets, redact_url};
+pub use tls::reqwest_builder;
+pub use workflows::{batch, plan};
+
+/// Building a [`Client`]: [`ClientBuilder`] and the environment it reads.
+pub mod config {
+    pub use crate::client::{ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
+    pub use crate::tls::reqwest_builder;
+}
+pub use client::{ClientBuilder, BASE_URL_ENV, DEFAULT_BASE_URL};
 
 /// The traits that put `.call()` and `.into_paginator()` on every operation builder.
 pub mod prelude {
-    pub use crate::operation::Operation;
-    pub use crate::pagination::{Direction, Paginate};
+    pub use crate::operations::operation::Operation;
+    pub use crate::operations::pagination::{Direction, Paginate};
     pub use crate::Client;
 }

@@ -93,7 +93,9 @@ fn operations_decode_json_with_the_crate_decoder() {
     let tokens = passes::route_json_decoding(tokens, &mut BTreeSet::new());
     let text = tokens.to_string();
     assert!(
-        text.contains("200u16 => crate :: decode :: response_value (response) . await"),
+        text.contains(
+            "200u16 => crate :: operations :: decode :: response_value (response) . await"
+        ),
         "{text}"
     );
     assert!(text.contains("ResponseValue :: empty (response)"), "{text}");
@@ -206,7 +208,7 @@ fn only_enums_the_spec_marks_open_are_opened() {
     // the strict enum keeps its own.
     let all = file.to_token_stream().to_string();
     assert!(
-        all.contains("crate :: lenient :: open_enum ! (LicenseState { Active => \"active\" , RecentlyQueued => \"recently queued\" })"),
+        all.contains("crate :: operations :: lenient :: open_enum ! (LicenseState { Active => \"active\" , RecentlyQueued => \"recently queued\" })"),
         "{all}"
     );
     assert_eq!(impls_for(types, "LicenseState"), 0);
@@ -228,7 +230,9 @@ fn only_lists_the_spec_marks_read_null_as_empty() {
     let mut file = parse(TYPES);
     passes::null_lists_as_empty(&mut file, &lists).unwrap();
     let text = file.to_token_stream().to_string();
-    let marked = text.matches("crate::lenient::null_as_empty").count();
+    let marked = text
+        .matches("crate::operations::lenient::null_as_empty")
+        .count();
     assert_eq!(marked, 2, "{text}");
     assert!(text.contains("pub other : Vec < String >"), "{text}");
 
@@ -282,8 +286,9 @@ fn send_splits_into_building_the_request_and_sending_it() {
         "{into_request}"
     );
     assert!(
-        into_request
-            .contains("crate :: hooks :: check (& client . inner , & mut request , & info) ?"),
+        into_request.contains(
+            "crate :: operations :: hooks :: check (& client . inner , & mut request , & info) ?"
+        ),
         "{into_request}"
     );
     assert!(into_request.contains("Ok (request)"));

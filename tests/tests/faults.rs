@@ -98,8 +98,8 @@ async fn a_stopped_stream_says_where_and_resumes_there() {
         .organization(ORG, 50, 0)
         .start()
         .await;
-    // Pages 1 and 2 arrive; page 3's answer is cut on every attempt.
-    let plan = FaultPlan::script([None, None, Some(Fault::CutBody), Some(Fault::CutBody)]);
+    // Pages 1 and 2 arrive; page 3's answer is cut on both attempts, not after.
+    let plan = FaultPlan::none().on("GET", "startingAfter=19", 1..=2, Fault::CutBody);
     let proxy = FaultyProxy::start(&dashboard.base_url(), plan)
         .await
         .unwrap();
@@ -175,7 +175,8 @@ async fn each_fault_alone_costs_one_attempt_of_a_read() {
         Fault::CutBody,
         Fault::BadGateway,
     ] {
-        let (_server, proxy, client) = thing_server(FaultPlan::script([Some(fault)])).await;
+        let (_server, proxy, client) =
+            thing_server(FaultPlan::none().on("*", "", 1..=1, fault)).await;
         let answer = client
             .get_organization()
             .organization_id(ORG)
@@ -191,7 +192,7 @@ async fn each_fault_alone_costs_one_attempt_of_a_read() {
 
 #[tokio::test]
 async fn an_answer_slower_than_the_timeout_is_a_failed_attempt_too() {
-    let plan = FaultPlan::script([Some(Fault::Stall(Duration::from_secs(5)))]);
+    let plan = FaultPlan::none().on("*", "", 1..=1, Fault::Stall(Duration::from_secs(5)));
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": ORG})))
@@ -228,7 +229,7 @@ async fn writes_that_may_have_reached_the_server_are_not_sent_again() {
             .await;
         let proxy = FaultyProxy::start(
             &format!("{}/api/v1", server.uri()),
-            FaultPlan::script([Some(fault)]),
+            FaultPlan::none().on("*", "", 1..=1, fault),
         )
         .await
         .unwrap();
@@ -261,7 +262,7 @@ async fn a_delete_retried_after_a_lost_answer_that_meets_404_says_so() {
         .await;
     let proxy = FaultyProxy::start(
         &format!("{}/api/v1", server.uri()),
-        FaultPlan::script([Some(Fault::LostAnswer)]),
+        FaultPlan::none().on("*", "", 1..=1, Fault::LostAnswer),
     )
     .await
     .unwrap();
@@ -323,32 +324,32 @@ async fn tls_failures_are_not_retried() {
 }
 
 #[tokio::test]
-async fn a_retry_after_beyond_max_backoff_is_waited_out_or_reported_at_once() {
+async fn a_retry_after_is_waited_up_to_max_backoff_and_beyond_it_ends_the_call() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(
-                    serde_json::json!({"errors": ["API rate limit exceeded for organization"]}),
-                ),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": ORG})))
-        .mount(&server)
-        .await;
+    let throttle_once = || {
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", "1")
+                    .set_body_json(
+                        serde_json::json!({"errors": ["API rate limit exceeded for organization"]}),
+                    ),
+            )
+            .up_to_n_times(1)
+    };
+    let answer = || {
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": ORG})))
+    };
+    throttle_once().mount(&server).await;
+    answer().mount(&server).await;
     let builder = || {
         meraki_api::Client::builder()
             .api_key(FIXTURE_API_KEY)
             .base_url(format!("{}/api/v1", server.uri()))
     };
-    let client = builder()
-        .retry(RetryPolicy::default().max_backoff(Duration::from_millis(10)))
-        .build()
-        .unwrap();
+    // Within max_backoff (60 s by default): waited as the API asked, then sent again.
+    let client = builder().build().unwrap();
     let started = Instant::now();
     client
         .get_organization()
@@ -361,6 +362,28 @@ async fn a_retry_after_beyond_max_backoff_is_waited_out_or_reported_at_once() {
         "waited as the API asked"
     );
 
+    // Beyond max_backoff: the call ends at once with the API's answer, naming the wait.
+    server.reset().await;
+    throttle_once().mount(&server).await;
+    answer().mount(&server).await;
+    let client = builder()
+        .retry(RetryPolicy::default().max_backoff(Duration::from_millis(10)))
+        .build()
+        .unwrap();
+    let err = client
+        .get_organization()
+        .organization_id(ORG)
+        .call()
+        .await
+        .unwrap_err();
+    let Error::RateLimited(limited) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(limited.retry_after, Some(Duration::from_secs(1)));
+    assert_eq!(limited.attempts, 1);
+    assert!(err.to_string().contains("asked to wait 1s"), "{err}");
+
+    // Past the deadline: the same.
     server.reset().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "30"))

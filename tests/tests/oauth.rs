@@ -381,9 +381,12 @@ async fn a_refresh_whose_answer_is_lost_is_reported_as_unknown_not_as_refused() 
     let dashboard = dashboard(&auth, 2).await;
     // The token endpoint behind a proxy that loses the first answer after the server acted.
     let authority = auth.token_url().replace("/oauth/token", "");
-    let proxy = FaultyProxy::start(&authority, FaultPlan::script([Some(Fault::LostAnswer)]))
-        .await
-        .unwrap();
+    let proxy = FaultyProxy::start(
+        &authority,
+        FaultPlan::none().on("POST", "/oauth/token", 1..=1, Fault::LostAnswer),
+    )
+    .await
+    .unwrap();
     let app = auth
         .app()
         .token_url(&format!("{}/oauth/token", proxy.base_url()))
@@ -431,14 +434,92 @@ async fn processes_sharing_one_token_file_recover_from_each_others_rotations() {
     // The second rotates the token the first holds in memory.
     assert_eq!(list_networks(&two).await.unwrap(), 2);
     auth.expire_access_tokens();
-    // The first's refresh meets invalid_grant, reads the file again and goes on with it.
+    // The first reads the file (under its lock) before refreshing: it refreshes with the
+    // newest token, and never meets invalid_grant.
     assert_eq!(list_networks(&one).await.unwrap(), 2);
     let counts = auth.counts();
     assert_eq!(
         (counts.refreshes, counts.invalid_grants),
-        (3, 1),
+        (3, 0),
         "{counts:?}"
     );
     assert!(auth.is_current(std::fs::read_to_string(&file).unwrap().trim()));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_call_dropped_mid_refresh_loses_no_token() {
+    // The server rotates the refresh token at once and answers half a second later.
+    let auth = AuthorizationServer::builder()
+        .token_delay(Duration::from_millis(500))
+        .start()
+        .await;
+    let dashboard = dashboard(&auth, 2).await;
+    let store = Arc::new(MemoryTokenStore::new(
+        auth.grant(&["dashboard:general:config:read"]),
+    ));
+    let client = client(&dashboard, OAuthCredentials::new(auth.app(), store.clone()));
+    let dropped = tokio::time::timeout(Duration::from_millis(100), list_networks(&client)).await;
+    assert!(
+        dropped.is_err(),
+        "the call is dropped while its refresh is under way"
+    );
+    // The refresh went on without its caller: the next call takes its token, no new grant.
+    assert_eq!(list_networks(&client).await.unwrap(), 2);
+    let counts = auth.counts();
+    assert_eq!(
+        (counts.refreshes, counts.invalid_grants),
+        (1, 0),
+        "{counts:?}"
+    );
+    let saved = store.current().unwrap();
+    assert!(
+        auth.is_current(saved.expose()),
+        "the rotated token was saved"
+    );
+    // A process starting afresh from the store goes on too.
+    let restarted = client_for_store(&dashboard, &auth, store.clone());
+    assert_eq!(list_networks(&restarted).await.unwrap(), 2);
+    assert_eq!(auth.counts().invalid_grants, 0);
+}
+
+fn client_for_store(
+    dashboard: &SimulatedDashboard,
+    auth: &AuthorizationServer,
+    store: Arc<MemoryTokenStore>,
+) -> Client {
+    client(dashboard, OAuthCredentials::new(auth.app(), store))
+}
+
+#[tokio::test]
+async fn a_persistent_401_refreshes_once_not_once_per_call() {
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let auth = AuthorizationServer::start().await;
+    // An API that refuses every token (the integration lost its access to the organization).
+    let api = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"errors": ["Unauthorized"]})),
+        )
+        .mount(&api)
+        .await;
+    let store = MemoryTokenStore::new(auth.grant(&["dashboard:general:config:read"]));
+    let client = meraki_api::Client::builder()
+        .base_url(format!("{}/api/v1", api.uri()))
+        .oauth(OAuthCredentials::new(auth.app(), store))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let error = client
+            .get_organization_networks()
+            .organization_id(ORG)
+            .call()
+            .await
+            .unwrap_err();
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(401), "{error}");
+    }
+    // The first token, then one fresh one after its 401; a 401 to the fresh one is not about
+    // its age and refreshes nothing.
+    assert_eq!(auth.counts().refreshes, 2, "{:?}", auth.counts());
 }

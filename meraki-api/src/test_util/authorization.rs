@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::oauth::{OAuthApp, Secret};
+use crate::auth::oauth::OAuthApp;
+use crate::secrets::Secret;
 
 /// The client id [`AuthorizationServer::start`] registers.
 pub const TEST_CLIENT_ID: &str = "meraki-api-test-app";
@@ -18,9 +19,17 @@ pub const TEST_CLIENT_SECRET: &str = "test-client-secret-not-a-real-one";
 #[derive(Debug, Clone)]
 pub struct AuthorizationServerBuilder {
     access_lifetime: Duration,
+    token_delay: Duration,
 }
 
 impl AuthorizationServerBuilder {
+    /// Every answer of the token endpoint is held back this long, after the server has acted
+    /// on the request (a refresh has rotated the token by the time its answer leaves).
+    pub fn token_delay(mut self, delay: Duration) -> Self {
+        self.token_delay = delay;
+        self
+    }
+
     /// How long access tokens live (default 60 minutes, Meraki's).
     pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.access_lifetime = lifetime;
@@ -37,6 +46,7 @@ impl AuthorizationServerBuilder {
         Mock::given(wiremock::matchers::any())
             .respond_with(Responder {
                 state: state.clone(),
+                token_delay: self.token_delay,
             })
             .mount(&server)
             .await;
@@ -174,6 +184,7 @@ impl AuthorizationServer {
     pub fn builder() -> AuthorizationServerBuilder {
         AuthorizationServerBuilder {
             access_lifetime: Duration::from_secs(3600),
+            token_delay: Duration::ZERO,
         }
     }
 
@@ -202,6 +213,15 @@ impl AuthorizationServer {
 
     /// Whether `refresh_token` is the current (usable) refresh token of a live grant.
     pub fn is_current(&self, refresh_token: &str) -> bool {
+        self.current(refresh_token)
+    }
+
+    /// Whether this server ever issued `refresh_token` (current or rotated since).
+    pub fn issued(&self, refresh_token: &str) -> bool {
+        lock(&self.state).refresh_tokens.contains_key(refresh_token)
+    }
+
+    fn current(&self, refresh_token: &str) -> bool {
         let state = lock(&self.state);
         state
             .refresh_tokens
@@ -273,6 +293,7 @@ impl wiremock::Match for ValidAccessToken {
 
 struct Responder {
     state: Arc<Mutex<State>>,
+    token_delay: Duration,
 }
 
 fn refuse(status: u16, error: &str, description: &str) -> ResponseTemplate {
@@ -282,6 +303,17 @@ fn refuse(status: u16, error: &str, description: &str) -> ResponseTemplate {
 
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let answer = self.answer(request);
+        if request.url.path() == "/oauth/token" && !self.token_delay.is_zero() {
+            answer.set_delay(self.token_delay)
+        } else {
+            answer
+        }
+    }
+}
+
+impl Responder {
+    fn answer(&self, request: &Request) -> ResponseTemplate {
         let mut state = lock(&self.state);
         let form: HashMap<String, String> = if request.method.as_str() == "GET" {
             request.url.query_pairs().into_owned().collect()

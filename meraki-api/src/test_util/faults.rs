@@ -1,5 +1,6 @@
 //! A proxy that injects network faults ([`FaultyProxy`]).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -24,43 +25,128 @@ pub enum Fault {
     Stall(Duration),
 }
 
-/// Which request meets which fault.
-#[derive(Debug, Clone)]
+/// Which request meets which fault: decided by the request itself (method, path, query, body,
+/// and how many times the same request came before), never by the order in which requests
+/// arrive, so a seeded run repeats however the tasks that send them interleave.
+#[derive(Debug, Clone, Default)]
 pub struct FaultPlan {
-    kind: PlanKind,
+    rules: Vec<FaultRule>,
+    random: Option<(u64, Vec<(Fault, f64)>)>,
 }
 
+/// Requests a [`FaultPlan::on`] rule applies to.
 #[derive(Debug, Clone)]
-enum PlanKind {
-    Random {
-        seed: u64,
-        faults: Vec<(Fault, f64)>,
-    },
-    Script(Vec<Option<Fault>>),
+struct FaultRule {
+    method: String,
+    target_contains: String,
+    attempts: (u32, u32),
+    fault: Fault,
 }
 
 impl FaultPlan {
-    /// Each request meets each fault with its probability (drawn in order, from `seed`).
+    /// Each request meets each fault with its probability, drawn from `seed` and the request.
     pub fn random(seed: u64, faults: &[(Fault, f64)]) -> Self {
         Self {
-            kind: PlanKind::Random {
-                seed,
-                faults: faults.to_vec(),
-            },
-        }
-    }
-
-    /// The n-th request meets the n-th fault (`None`: delivered whole); requests after the
-    /// script are delivered whole.
-    pub fn script(faults: impl IntoIterator<Item = Option<Fault>>) -> Self {
-        Self {
-            kind: PlanKind::Script(faults.into_iter().collect()),
+            rules: Vec::new(),
+            random: Some((seed, faults.to_vec())),
         }
     }
 
     /// No faults at all.
     pub fn none() -> Self {
-        Self::script([])
+        Self::default()
+    }
+
+    /// Requests with this method (`"*"`: any) whose path and query contain `target_contains`,
+    /// the `attempts`-th times the same request arrives (1 for the first), meet `fault`. Rules
+    /// are tried in order, before any random draw.
+    ///
+    /// ```
+    /// use meraki_api::test_util::{Fault, FaultPlan};
+    /// // Every batch creation's first answer is lost; status reads always are.
+    /// let plan = FaultPlan::none()
+    ///     .on("POST", "/actionBatches", 1..=1, Fault::LostAnswer)
+    ///     .on("GET", "/actionBatches/", 1.., Fault::LostAnswer);
+    /// # let _ = plan;
+    /// ```
+    pub fn on(
+        mut self,
+        method: &str,
+        target_contains: &str,
+        attempts: impl std::ops::RangeBounds<u32>,
+        fault: Fault,
+    ) -> Self {
+        use std::ops::Bound;
+        let first = match attempts.start_bound() {
+            Bound::Included(n) => *n,
+            Bound::Excluded(n) => n.saturating_add(1),
+            Bound::Unbounded => 1,
+        };
+        let last = match attempts.end_bound() {
+            Bound::Included(n) => *n,
+            Bound::Excluded(n) => n.saturating_sub(1),
+            Bound::Unbounded => u32::MAX,
+        };
+        self.rules.push(FaultRule {
+            method: method.to_ascii_uppercase(),
+            target_contains: target_contains.to_owned(),
+            attempts: (first, last),
+            fault,
+        });
+        self
+    }
+
+    /// The fault of the `attempt`-th arrival of this request, if any.
+    fn decide(&self, request: &Arrival, attempt: u32) -> Option<Fault> {
+        for rule in &self.rules {
+            if (rule.method == "*" || rule.method == request.method)
+                && request.target.contains(&rule.target_contains)
+                && (rule.attempts.0..=rule.attempts.1).contains(&attempt)
+            {
+                return Some(rule.fault);
+            }
+        }
+        let (seed, faults) = self.random.as_ref()?;
+        let roll =
+            fastrand::Rng::with_seed(request.key ^ seed ^ u64::from(attempt).rotate_left(32)).f64();
+        let mut sum = 0.0;
+        for (fault, p) in faults {
+            sum += p;
+            if roll < sum {
+                return Some(*fault);
+            }
+        }
+        None
+    }
+}
+
+/// A request as the plan sees it.
+struct Arrival {
+    method: String,
+    /// Path and query.
+    target: String,
+    /// Method, path, query and body, hashed.
+    key: u64,
+}
+
+impl Arrival {
+    fn of(request: &[u8]) -> Self {
+        use std::hash::{Hash, Hasher};
+        let line_end = find(request, b"\r\n").unwrap_or(request.len());
+        let line = String::from_utf8_lossy(&request[..line_end]).into_owned();
+        let mut parts = line.split(' ');
+        let method = parts.next().unwrap_or_default().to_owned();
+        let target = parts.next().unwrap_or_default().to_owned();
+        let body_start = find(request, b"\r\n\r\n").map_or(request.len(), |i| i + 4);
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        method.hash(&mut hasher);
+        target.hash(&mut hasher);
+        request[body_start..].hash(&mut hasher);
+        Self {
+            method,
+            key: hasher.finish(),
+            target,
+        }
     }
 }
 
@@ -85,8 +171,8 @@ pub struct FaultCounts {
 /// then delivered, or lost in one of the ways a proxy, load balancer or flaky link loses it:
 /// the connection closed before the answer, the body cut after the headers, a `502` from a
 /// gateway, or the answer held back longer than the client waits. Which request meets which
-/// fault is drawn from a seeded generator, so a run repeats; [`FaultPlan::script`] names them
-/// one by one instead.
+/// fault is decided by the request ([`FaultPlan`]): rules naming requests, or draws seeded by
+/// the request, so a run repeats.
 ///
 /// ```no_run
 /// # async fn demo() {
@@ -110,38 +196,13 @@ pub struct FaultyProxy {
 struct ProxyShared {
     /// `host:port` of the server.
     upstream: String,
-    plan: Mutex<Draw>,
+    plan: FaultPlan,
+    /// Arrivals so far of each request (by its key).
+    seen: Mutex<HashMap<u64, u32>>,
     requests: AtomicU64,
     forwarded: AtomicU64,
     delivered: AtomicU64,
     faults: AtomicU64,
-}
-
-struct Draw {
-    kind: PlanKind,
-    rng: fastrand::Rng,
-    next: usize,
-}
-
-impl Draw {
-    fn next(&mut self) -> Option<Fault> {
-        let n = self.next;
-        self.next += 1;
-        match &self.kind {
-            PlanKind::Script(script) => script.get(n).copied().flatten(),
-            PlanKind::Random { faults, .. } => {
-                let roll = self.rng.f64();
-                let mut sum = 0.0;
-                for (fault, p) in faults {
-                    sum += p;
-                    if roll < sum {
-                        return Some(*fault);
-                    }
-                }
-                None
-            }
-        }
-    }
 }
 
 /// Why the proxy could not start.
@@ -179,17 +240,10 @@ impl FaultyProxy {
         let local = listener
             .local_addr()
             .map_err(|e| ProxyError(e.to_string()))?;
-        let seed = match &plan.kind {
-            PlanKind::Random { seed, .. } => *seed,
-            PlanKind::Script(_) => 0,
-        };
         let shared = Arc::new(ProxyShared {
             upstream: format!("{host}:{port}"),
-            plan: Mutex::new(Draw {
-                kind: plan.kind,
-                rng: fastrand::Rng::with_seed(seed),
-                next: 0,
-            }),
+            plan,
+            seen: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
@@ -243,11 +297,14 @@ async fn serve(mut client: TcpStream, shared: &ProxyShared) -> std::io::Result<(
         return Ok(());
     };
     shared.requests.fetch_add(1, Ordering::Relaxed);
-    let fault = shared
-        .plan
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .next();
+    let arrival = Arrival::of(&request);
+    let attempt = {
+        let mut seen = shared.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = seen.entry(arrival.key).or_default();
+        *count += 1;
+        *count
+    };
+    let fault = shared.plan.decide(&arrival, attempt);
     if fault.is_some() {
         shared.faults.fetch_add(1, Ordering::Relaxed);
     }

@@ -1,0 +1,91 @@
+//! Success bodies into the operations' types: `.call()`'s and the paginators' decoding (with
+//! the repairs of [`super::lenient`] for what the live API sends beyond its spec), and
+//! progenitor's own `send()`, whose `ResponseValue::from_response` the build script routes to
+//! [`response_value`], from the body the request path already read.
+
+use progenitor_client::{Error, ResponseValue};
+use serde::de::DeserializeOwned;
+
+use crate::body::{decode_body, keep_spare, read_body};
+use crate::error::DecodeError;
+
+/// Decodes a success body as `T`: as it is, else with the repairs of the live API's drift; the
+/// error reported is the first one no repair fixes.
+pub(crate) fn decode<T: DeserializeOwned>(
+    operation: &'static str,
+    body: &[u8],
+) -> Result<T, crate::Error> {
+    decode_body(body).or_else(|e| match super::lenient::decode_repaired(body) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(left)) => Err(crate::Error::Decode(left.into_error(operation))),
+        None => Err(crate::Error::Decode(DecodeError::locate::<T>(
+            operation, body, &e,
+        ))),
+    })
+}
+
+/// Reads `response`'s body and decodes it as `T`, keeping its status and headers.
+pub(crate) async fn response_value<T: DeserializeOwned, E>(
+    response: reqwest::Response,
+) -> Result<ResponseValue<T>, Error<E>> {
+    let status = response.status();
+    let (headers, body) = read_body(response)
+        .await
+        .map_err(Error::ResponseBodyError)?;
+    match decode_body(&body) {
+        Ok(inner) => {
+            keep_spare(body);
+            Ok(ResponseValue::new(inner, status, headers))
+        }
+        Err(e) => Err(Error::InvalidResponsePayload(body.into(), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn decode<T: DeserializeOwned>(body: Vec<u8>) -> Result<ResponseValue<T>, Error<()>> {
+        let response = http::Response::builder()
+            .status(200)
+            .header("x-request-id", "abc")
+            .body(body)
+            .unwrap();
+        response_value(reqwest::Response::from(response)).await
+    }
+
+    #[tokio::test]
+    async fn decodes_the_body_and_keeps_status_and_headers() {
+        let value = decode::<Vec<String>>(r#"["a","\u00e9t\u00e9","été"]"#.as_bytes().to_vec())
+            .await
+            .unwrap();
+        assert_eq!(value.status(), 200);
+        assert_eq!(value.headers()["x-request-id"], "abc");
+        assert_eq!(value.into_inner(), ["a", "été", "été"]);
+    }
+
+    #[tokio::test]
+    async fn an_empty_body_reads_as_null() {
+        let value = decode::<Option<Vec<String>>>(Vec::new()).await.unwrap();
+        assert_eq!(value.into_inner(), None);
+        let value = decode::<Option<Vec<String>>>(b"[\"a\"]".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(value.into_inner(), Some(vec!["a".to_owned()]));
+    }
+
+    #[tokio::test]
+    async fn malformed_bodies_are_payload_errors_with_the_body() {
+        for body in [
+            b"[\"a\"".to_vec(),
+            b"{\"a\": 1}".to_vec(),
+            b"[\"\xff\xfe\"]".to_vec(),
+            Vec::new(),
+        ] {
+            match decode::<Vec<String>>(body.clone()).await {
+                Err(Error::InvalidResponsePayload(kept, _)) => assert_eq!(kept, body),
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+    }
+}

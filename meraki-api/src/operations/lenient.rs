@@ -1,0 +1,294 @@
+//! Deserialization helpers the generated types use where the API is looser than its specs.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// Decodes `null` as an empty collection (the API sends `null` for arrays it documents).
+pub(crate) fn null_as_empty<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// What an open enum (`x-open-enum` in the spec) has beyond its generated variants: the build
+/// script adds an `Unknown(String)` variant and invokes this with the listed variants and their
+/// wire strings. Unlisted values decode into `Unknown`, and `Display`, `FromStr` and
+/// serialization give back exactly what the API sent.
+macro_rules! open_enum {
+    ($name:ident { $($variant:ident => $wire:literal),* $(,)? }) => {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(match self {
+                    $(Self::$variant => $wire,)*
+                    Self::Unknown(value) => value,
+                })
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = self::error::ConversionError;
+            fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+                Ok(Self::from_wire(value))
+            }
+        }
+
+        // Written out rather than derived: serde's derive buffers every value to try an
+        // untagged variant.
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                struct WireString;
+                impl ::serde::de::Visitor<'_> for WireString {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: ::serde::de::Error>(
+                        self,
+                        value: &str,
+                    ) -> ::std::result::Result<$name, E> {
+                        Ok($name::from_wire(value))
+                    }
+                }
+                deserializer.deserialize_str(WireString)
+            }
+        }
+
+        impl $name {
+            /// The variant for a value as the API sends it; unlisted values are kept.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    $($wire => Self::$variant,)*
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+
+            /// Whether this is a value the spec did not list.
+            pub fn is_unknown(&self) -> bool {
+                matches!(self, Self::Unknown(_))
+            }
+        }
+    };
+}
+pub(crate) use open_enum;
+
+/// Most distinct repairs tried on one body before its first error is reported.
+const MAX_REPAIRS: usize = 32;
+
+/// A value that does not decode even after the repairs: the decoder's error and where.
+pub(crate) struct Unrepaired {
+    /// The JSON path of the value that failed (`[2].seatCount`).
+    pub(crate) path: String,
+    /// The decoder's message.
+    pub(crate) message: String,
+    /// The JSON (as repaired) of the object holding that value, for an excerpt.
+    pub(crate) context: String,
+}
+
+impl Unrepaired {
+    /// The error a caller sees: the context masked by the crate's secret policy.
+    pub(crate) fn into_error(self, operation: &'static str) -> crate::error::DecodeError {
+        crate::error::DecodeError::unrepaired(operation, self.path, self.message, &self.context)
+    }
+}
+
+/// Decodes a JSON value as `T`, repairing the drift the live API shows in responses (see
+/// [`decode_repaired`]); what is left is the first error no repair fixes.
+pub(crate) fn decode_value_repaired<T: DeserializeOwned>(
+    mut value: Value,
+) -> Result<T, Unrepaired> {
+    let mut repairs = 0;
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(decoded) => return Ok(decoded),
+            Err(e) => e,
+        };
+        let segments: Vec<Step> = error.path().iter().filter_map(Step::of).collect();
+        let message = error.inner().to_string();
+        if repairs < MAX_REPAIRS && repair_all(&mut value, &segments, &message) {
+            repairs += 1;
+            continue;
+        }
+        let holder = error.path().iter().count().saturating_sub(1);
+        let context = at(&value, error.path().iter().take(holder))
+            .map_or_else(|| value.to_string(), Value::to_string);
+        return Err(Unrepaired {
+            path: error.path().to_string(),
+            message,
+            context,
+        });
+    }
+}
+
+/// The value at a path of serde's segments, if there is one.
+fn at<'v, 'p>(
+    value: &'v Value,
+    path: impl Iterator<Item = &'p serde_path_to_error::Segment>,
+) -> Option<&'v Value> {
+    use serde_path_to_error::Segment;
+    let mut value = value;
+    for segment in path {
+        value = match segment {
+            Segment::Seq { index } => value.get(*index)?,
+            Segment::Map { key } => value.get(key)?,
+            _ => value,
+        };
+    }
+    Some(value)
+}
+
+/// Decodes a response body as `T` when it does not decode as it is, repairing what the live
+/// API sends beyond its spec, in every item alike: numbers sent as numeric strings (`"12"`
+/// where the spec says integer or number), numbers or booleans where it says string, integral
+/// floats (`3.0`) where it says integer. What no repair fixes is an [`Unrepaired`] error;
+/// `None` for a body that is not JSON at all. Only for bodies that already failed to decode:
+/// the happy path never comes here.
+pub(crate) fn decode_repaired<T: DeserializeOwned>(body: &[u8]) -> Option<Result<T, Unrepaired>> {
+    let value: Value = crate::body::decode_body(body).ok()?;
+    Some(decode_value_repaired(value))
+}
+
+/// One step of a path to a value: a key, or any element of an array (the same drift tends to
+/// repeat in every item of a page, so one repair serves them all).
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    AnyElement,
+}
+
+impl Step {
+    fn of(segment: &serde_path_to_error::Segment) -> Option<Self> {
+        use serde_path_to_error::Segment;
+        match segment {
+            Segment::Seq { .. } => Some(Step::AnyElement),
+            Segment::Map { key } => Some(Step::Key(key.clone())),
+            Segment::Enum { .. } | Segment::Unknown => None,
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+}
+
+/// Repairs every value at `path` that `message` says is of the wrong type; whether any was.
+fn repair_all(value: &mut Value, path: &[Step], message: &str) -> bool {
+    match path.split_first() {
+        None => repair(value, message),
+        Some((Step::Key(key), rest)) => value
+            .as_object_mut()
+            .and_then(|o| o.get_mut(key))
+            .is_some_and(|v| repair_all(v, rest, message)),
+        Some((Step::AnyElement, rest)) => match value.as_array_mut() {
+            Some(items) => items
+                .iter_mut()
+                .fold(false, |any, item| repair_all(item, rest, message) | any),
+            None => false,
+        },
+    }
+}
+
+/// One value the decoder refused, as `message` says why; whether it changed.
+fn repair(value: &mut Value, message: &str) -> bool {
+    let Some(expected) = message.split("expected ").nth(1) else {
+        return false;
+    };
+    let wants_integer = [
+        "i8", "i16", "i32", "i64", "i128", "u8", "u16", "u32", "u64", "u128",
+    ]
+    .iter()
+    .any(|t| expected.starts_with(t));
+    let wants_number = wants_integer || expected.starts_with("f32") || expected.starts_with("f64");
+    let wants_string = expected.starts_with("a string");
+    let repaired = match &*value {
+        Value::String(text) if wants_number => number_from_text(text.trim(), wants_integer),
+        Value::Number(n) if wants_integer => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| Value::from(f as i64)),
+        Value::Number(n) if wants_string => Some(Value::String(n.to_string())),
+        Value::Bool(b) if wants_string => Some(Value::String(b.to_string())),
+        _ => None,
+    };
+    match repaired {
+        Some(new) if new != *value => {
+            *value = new;
+            true
+        }
+        _ => false,
+    }
+}
+
+fn number_from_text(text: &str, integer: bool) -> Option<Value> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Some(Value::from(i));
+    }
+    if let Ok(u) = text.parse::<u64>() {
+        return Some(Value::from(u));
+    }
+    let f = text.parse::<f64>().ok().filter(|f| f.is_finite())?;
+    if integer {
+        (f.fract() == 0.0 && f.abs() < 9.0e15).then(|| Value::from(f as i64))
+    } else {
+        serde_json::Number::from_f64(f).map(Value::Number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct License {
+        seat_count: Option<i64>,
+        usage: Option<f64>,
+        key: Option<String>,
+        name: Option<String>,
+    }
+
+    #[test]
+    fn drift_the_live_api_shows_is_repaired_in_every_item() {
+        let body = br#"[
+            {"seatCount": "12", "usage": "0.5", "key": 123, "name": true},
+            {"seatCount": 3.0, "usage": 7, "key": "k", "name": null},
+            {"seatCount": " 40 ", "usage": "1e3", "key": 4.5}
+        ]"#;
+        assert!(serde_json::from_slice::<Vec<License>>(body).is_err());
+        let decoded: Vec<License> = decode_repaired(body).unwrap().ok().unwrap();
+        assert_eq!(decoded[0].seat_count, Some(12));
+        assert_eq!(decoded[0].usage, Some(0.5));
+        assert_eq!(decoded[0].key.as_deref(), Some("123"));
+        assert_eq!(decoded[0].name.as_deref(), Some("true"));
+        assert_eq!(decoded[1].seat_count, Some(3));
+        assert_eq!(decoded[2].seat_count, Some(40));
+        assert_eq!(decoded[2].usage, Some(1000.0));
+        assert_eq!(decoded[2].key.as_deref(), Some("4.5"));
+    }
+
+    #[test]
+    fn what_cannot_be_repaired_is_the_first_error() {
+        for body in [
+            br#"[{"seatCount": "twelve"}]"#.as_slice(),
+            br#"[{"seatCount": 2.5}]"#,
+            br#"[{"seatCount": {"n": 1}}]"#,
+            br#"{"seatCount": 1}"#,
+            b"not json",
+        ] {
+            assert!(!matches!(
+                decode_repaired::<Vec<License>>(body),
+                Some(Ok(_))
+            ));
+        }
+        // The error is the one no repair fixes, after those that could be.
+        let error = decode_value_repaired::<Vec<License>>(serde_json::json!([
+            {"seatCount": "1"}, {"seatCount": "x", "key": "k"}
+        ]))
+        .err()
+        .unwrap();
+        assert_eq!(error.path, "[1].seatCount");
+        assert!(error.context.contains(r#""key":"k""#), "{}", error.context);
+    }
+}
