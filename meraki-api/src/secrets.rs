@@ -61,7 +61,7 @@ pub fn is_secret_name(name: &str) -> bool {
     WORDS.iter().any(|w| lower.contains(w)) || lower == "key" || name.ends_with("Key")
 }
 
-/// `value` with the values of secret-looking fields ([`is_secret_name`]) replaced by `"***"`,
+/// `value` with the values of secret-looking fields (see `is_secret_name`) replaced by `"***"`,
 /// at any depth. For printing bodies in errors and reports; what is sent is never masked.
 pub fn mask_secrets(value: &Value) -> Value {
     match value {

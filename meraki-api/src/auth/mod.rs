@@ -1,6 +1,6 @@
 //! What authenticates a request: an API key ([`ApiKey`]), or OAuth 2.0 access tokens that the
 //! client refreshes itself ([`oauth`]). Neither is ever printed; both go only where the request
-//! path trusts them with ([`Credentials::apply`], the one place a request gets them).
+//! path trusts them with (`Credentials::apply`, the one place a request gets them).
 
 mod key;
 pub mod oauth;

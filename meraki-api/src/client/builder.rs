@@ -279,7 +279,7 @@ impl ClientBuilder {
     /// still apply to every request; [`ClientBuilder::timeout`], `proxy`,
     /// `root_certificates_pem`, `connect_timeout` and `gzip` are yours to set on it instead.
     ///
-    /// Start from [`reqwest_builder`]: it has this crate's TLS set up (a plain
+    /// Start from [`crate::reqwest_builder`]: it has this crate's TLS set up (a plain
     /// `reqwest::Client::builder()` has no TLS provider with the features this crate selects)
     /// and does not follow redirects, which must reach this client to be checked. What your
     /// client may not do is take the key elsewhere: the key then goes as

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 
 /// A response that does not decode. Its excerpt and `Debug` mask secret-looking fields
-/// ([`crate::secrets`]); [`DecodeError::item`] holds a lenient stream's item as sent.
+/// ([`crate::mask_json_text`]); [`DecodeError::item`] holds a lenient stream's item as sent.
 #[non_exhaustive]
 pub struct DecodeError {
     /// The operation, as its spec names it.

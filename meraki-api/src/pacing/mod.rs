@@ -1,7 +1,7 @@
 //! Client-side pacing: a token bucket per organization, one shared by requests whose
 //! organization is not known yet, and one for the whole client. A request leaves only when its
-//! own bucket and the overall one both allow it ([`gate`]); a 429 slows down the bucket whose
-//! limit it names, successes bring it back ([`bucket`]'s one adaptive rule). With feature
+//! own bucket and the overall one both allow it (at one gate); a 429 slows down the bucket whose
+//! limit it names, successes bring it back (one adaptive rule for every bucket). With feature
 //! `redis`, the buckets live in Redis, shared by every process pacing the same organizations.
 //!
 //! Waiters of a lane queue in order; only the one at the head polls, so each token wakes one

@@ -210,7 +210,7 @@ fn tags<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>
 
 impl Alert {
     /// Reads an alert from JSON, ignoring (and dropping) any shared secret in it. For alerts
-    /// already verified elsewhere; [`WebhookVerifier::verify`] checks and parses in one.
+    /// already verified elsewhere; [`super::WebhookVerifier::verify`] checks and parses in one.
     pub fn from_json(body: &[u8]) -> Result<Alert, WebhookError> {
         let mut map = parse_object(body)?;
         map.remove("sharedSecret");

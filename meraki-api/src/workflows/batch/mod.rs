@@ -11,7 +11,7 @@
 //! runs) and then confirmed with an update, which is safe to send again: a creation whose answer
 //! is lost leaves at most an unconfirmed batch, which the runner deletes, and a confirmation
 //! whose answer is lost is sent again or read back. Only ids this run obtained are its own, so
-//! a second run of the same job never reports the first run's batch ([`submit`]).
+//! a second run of the same job never reports the first run's batch.
 //!
 //! ```no_run
 //! # async fn demo(client: meraki_api::Client) -> Result<(), meraki_api::Error> {
