@@ -7,6 +7,7 @@
 //! cargo bench -p meraki-api --bench runtime -- networks devices orgs batches  # bulk work (4-7)
 //! cargo bench -p meraki-api --bench runtime -- faults lost  # under network faults (8, 9)
 //! cargo bench -p meraki-api --bench runtime -- fleet        # many queued calls (10)
+//! cargo bench -p meraki-api --bench runtime -- uneven       # one busy organization (10b)
 //! cargo bench -p meraki-api --bench runtime --features redis -- budget  # shared budget (11)
 //! ```
 //!
@@ -19,16 +20,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
+use meraki_api::pacing::TokenBucket;
 use meraki_api::prelude::*;
 use meraki_api::test_util::FIXTURE_API_KEY;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const ORG: &str = "549236";
 
-/// A token bucket on the server side.
+/// The server's limit: the crate's one token bucket (burst = rate).
 struct ServerLimit {
-    rate: f64,
-    bucket: Mutex<(f64, Instant)>,
+    bucket: Mutex<TokenBucket>,
     served: AtomicU64,
     throttled: AtomicU64,
 }
@@ -39,13 +40,13 @@ struct Limited(Arc<ServerLimit>);
 impl ServerLimit {
     /// Takes a token if there is one.
     fn admit(&self) -> bool {
-        let mut bucket = self.bucket.lock().unwrap();
-        let now = Instant::now();
-        let tokens =
-            (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * self.rate).min(self.rate);
-        *bucket = (tokens, now);
-        if tokens >= 1.0 {
-            bucket.0 -= 1.0;
+        let taken = self
+            .bucket
+            .lock()
+            .unwrap()
+            .try_take(tokio::time::Instant::now())
+            .is_ok();
+        if taken {
             self.served.fetch_add(1, Ordering::Relaxed);
             true
         } else {
@@ -104,8 +105,7 @@ const STREAMED_LICENSES: usize = 2_500;
 /// A server answering every `GET` within `rate` requests/s, 429 past it.
 async fn limited_server(rate: f64) -> (Arc<ServerLimit>, MockServer) {
     let limit = Arc::new(ServerLimit {
-        rate,
-        bucket: Mutex::new((rate, Instant::now())),
+        bucket: Mutex::new(TokenBucket::new(rate, rate, tokio::time::Instant::now())),
         served: AtomicU64::new(0),
         throttled: AtomicU64::new(0),
     });
@@ -756,6 +756,56 @@ fn fleet() {
     }
 }
 
+/// Scenario 10b: uneven load. 20 organizations of 10 networks; one gets 400
+/// `getNetworkDevices` calls and the 19 others 50 each, all started at once. The floor is the
+/// busiest organization's: its lookup, listing and 400 calls at 10/s after its burst of 10.
+fn uneven() {
+    use meraki_api::test_util::SimulatedDashboard;
+    let server_runtime = tokio::runtime::Runtime::new().unwrap();
+    let dashboard = server_runtime.block_on(async {
+        let mut builder = SimulatedDashboard::builder();
+        for org in 0..20 {
+            builder = builder.organization(&format!("{}", 100 + org), 10, 0);
+        }
+        builder.start().await
+    });
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = dashboard.client();
+    let mut work = Vec::new();
+    for org in 0..20 {
+        let networks = dashboard.networks(&format!("{}", 100 + org));
+        let calls = if org == 0 { 400 } else { 50 };
+        work.extend((0..calls).map(|i| Call::Network(networks[i % networks.len()].clone())));
+    }
+    let cpu_before = thread_cpu();
+    let started = Instant::now();
+    let failures = client_runtime.block_on(async {
+        let results =
+            futures_util::future::join_all(work.iter().map(|call| make(&client, call))).await;
+        results.iter().filter(|r| r.is_err()).count()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = thread_cpu() - cpu_before;
+    let stats = client.stats();
+    let counts = dashboard.counts();
+    let busiest = counts.served_by_org.get("100").copied().unwrap_or(0) as f64;
+    let floor = (busiest - 10.0).max(0.0) / 10.0;
+    println!(
+        "uneven (10b): 400 calls for one organization and 50 for each of 19 others: {elapsed:.2} s (the busiest organization's floor {floor:.1} s for its {busiest} requests, {:+.1}%), {} requests, 429s {} ({:.2}%; {} for the busiest), client CPU {:.3} ms per request, failures {failures}",
+        (elapsed / floor - 1.0) * 100.0,
+        stats.requests,
+        counts.throttled,
+        counts.throttled as f64 * 100.0 / stats.requests as f64,
+        counts.throttled_by_org.get("100").copied().unwrap_or(0),
+        cpu.as_secs_f64() * 1000.0 / stats.requests as f64,
+    );
+    drop(client_runtime);
+    drop(server_runtime);
+}
+
 /// Scenario 11: 4 clients (each with its own state, as 4 processes would be) reading one
 /// organization 25 times each (100 requests), the server allowing 10/s for it: with each
 /// pacing alone, then sharing one budget in Redis (`--features redis`, a `redis-server` on
@@ -862,7 +912,7 @@ async fn budget() {
     modes.push(("one budget in Redis", Some("redis://127.0.0.1:6399/")));
     let exe = std::env::current_exe().unwrap();
     for (name, redis_url) in modes {
-        *limit.bucket.lock().unwrap() = (10.0, Instant::now());
+        *limit.bucket.lock().unwrap() = TokenBucket::new(10.0, 10.0, tokio::time::Instant::now());
         limit.served.store(0, Ordering::Relaxed);
         limit.throttled.store(0, Ordering::Relaxed);
         let started = Instant::now();
@@ -943,6 +993,9 @@ fn main() {
     }
     if wanted("fleet") {
         fleet();
+    }
+    if wanted("uneven") {
+        uneven();
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     if wanted("budget") {

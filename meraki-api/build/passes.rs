@@ -324,16 +324,19 @@ pub(crate) fn hide_unchecked_constructors(file: &mut syn::File) -> Result<(), St
 
 /// Operation builders keep their `&Client` private; the hand-written layers (pagination checks
 /// `Link` targets against the client's trusted hosts, batches swap in a dry-run client) need it.
-pub(crate) fn expose_builder_clients(file: &mut syn::File) {
+pub(crate) fn expose_builder_clients(file: &mut syn::File) -> usize {
+    let mut exposed = 0;
     let operation_builders = module_items_mut(&mut file.items, "builder");
     for item in operation_builders.into_iter().flatten() {
         let syn::Item::Struct(s) = item else { continue };
         for field in s.fields.iter_mut() {
             if field.ident.as_ref().is_some_and(|i| i == "client") {
                 field.vis = syn::parse_quote!(pub(crate));
+                exposed += 1;
             }
         }
     }
+    exposed
 }
 
 /// The leniency `openapi.yaml` decides (`cargo xtask generate` marks it): which enums are open

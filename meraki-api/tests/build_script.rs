@@ -1,8 +1,17 @@
-//! The build script's passes over progenitor's output, on small hand-written inputs.
+//! The build script's passes over progenitor's output: on small hand-written inputs, and on
+//! what the pinned progenitor really generates for an area of the API.
 
 #[allow(dead_code)]
 #[path = "../build/passes.rs"]
 mod passes;
+
+#[allow(dead_code)]
+#[path = "../build/extensions.rs"]
+mod extensions;
+
+#[allow(dead_code)]
+#[path = "../build/generate.rs"]
+mod generate;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -363,4 +372,40 @@ fn clearable_fields_become_patches_in_the_type_and_its_builder() {
         BTreeSet::from(["gone".to_owned()]),
     )]);
     assert!(passes::clearable_fields(&mut file, &missing).is_err());
+}
+
+/// Every pass finds what it works on in what progenitor generates for the `organizations`
+/// area (open enums, lists that read null, clearable fields among them). When a progenitor or
+/// typify release changes its output, this fails naming the pass.
+#[test]
+fn every_pass_fits_what_the_pinned_progenitor_generates() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml beside Cargo.toml");
+    let document: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    let areas = generate::Areas {
+        full: false,
+        enabled: &|area| area == "organizations",
+    };
+    let generated = generate::generate(document, &areas, false).unwrap_or_else(|e| panic!("{e}"));
+    for (pass, trace) in [
+        (
+            "route_json_decoding",
+            "crate::operations::decode::response_value",
+        ),
+        ("split_send", "fn into_request(self)"),
+        ("open_enums", "crate::operations::lenient::open_enum!"),
+        (
+            "null_lists_as_empty",
+            "crate::operations::lenient::null_as_empty",
+        ),
+        ("clearable_fields", "crate::Patch<"),
+    ] {
+        assert!(
+            generated.client.contains(trace),
+            "`{pass}` left no `{trace}` in the generated client"
+        );
+    }
+    assert!(generated
+        .extensions
+        .contains("impl crate::operations::operation::Operation"));
 }

@@ -243,7 +243,54 @@ async fn writes_that_may_have_reached_the_server_are_not_sent_again() {
         let received = server.received_requests().await.unwrap().len();
         assert_eq!(received, 1, "{fault:?}: sent once ({err})");
         assert_eq!(client.stats().retries, 0, "{fault:?}");
+        // Nor does the error invite the caller to send it again: it may have been applied.
+        assert!(!err.is_retryable(), "{fault:?}: {err}");
+        assert!(err.outcome_unknown(), "{fault:?}: {err}");
     }
+    // The same faults on a read: sent again, and retryable when they outlast the retries.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": ORG})))
+        .mount(&server)
+        .await;
+    let proxy = FaultyProxy::start(
+        &format!("{}/api/v1", server.uri()),
+        FaultPlan::none().on("*", "", 1.., Fault::BadGateway),
+    )
+    .await
+    .unwrap();
+    let client = client_for(&proxy.base_url())
+        .retry(patient().max_attempts(2))
+        .build()
+        .unwrap();
+    let err = client
+        .get_organization()
+        .organization_id(ORG)
+        .call()
+        .await
+        .unwrap_err();
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert!(err.is_retryable() && err.outcome_unknown(), "{err}");
+}
+
+#[tokio::test]
+async fn a_501_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(501))
+        .mount(&server)
+        .await;
+    let client = client_for(&format!("{}/api/v1", server.uri()))
+        .build()
+        .unwrap();
+    let err = client
+        .get_organization()
+        .organization_id(ORG)
+        .call()
+        .await
+        .unwrap_err();
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "{err}");
+    assert!(!err.is_retryable(), "{err}");
 }
 
 #[tokio::test]

@@ -328,6 +328,13 @@ async fn a_listing_that_failed_is_made_again_by_a_later_lookup() {
     network_devices(&client, "N_1").await.unwrap();
     assert_eq!(client.directory().network_organization("N_3"), None);
     network_devices(&client, "N_2").await.unwrap();
+    // The listing runs beside the call: wait for it to teach the directory.
+    for _ in 0..100 {
+        if client.directory().network_organization("N_3").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let listings = server
         .received_requests()
         .await
@@ -377,4 +384,140 @@ async fn lookups_of_different_organizations_run_side_by_side_when_asked() {
         SimulatedDashboard::builder().start().await.client_builder().lookups_at_once(0).build(),
         Err(Error::Config(e)) if e.setting == "lookups_at_once"
     ));
+}
+
+/// An organization of 4,500 networks: five pages of listing, over a link with latency.
+async fn big_organization(latency: Duration) -> SimulatedDashboard {
+    SimulatedDashboard::builder()
+        .organization(ORG, 4_500, 0)
+        .latency(latency)
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn the_first_call_for_an_unknown_network_goes_ahead_while_its_organization_is_listed() {
+    let dashboard = big_organization(Duration::from_millis(300)).await;
+    let client = dashboard.client();
+    let network = format!("N_{ORG}_4499");
+    network_devices(&client, &network).await.unwrap();
+    // The call needed its lookup and itself; the listing (five pages, one after another)
+    // was still going on when it came back.
+    let at_return = dashboard.counts();
+    assert_eq!(at_return.lookups, 1);
+    assert!(at_return.listings < 5, "{at_return:?}");
+    // The listing carries on without the caller and teaches every network.
+    for _ in 0..100 {
+        if client.directory().len() == 4_500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(client.directory().len(), 4_500);
+    assert_eq!(dashboard.counts().listings, 5);
+    // Other networks of the organization need no lookup.
+    network_devices(&client, &format!("N_{ORG}_7"))
+        .await
+        .unwrap();
+    assert_eq!(dashboard.counts().lookups, 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_caller_neither_cancels_nor_restarts_the_listing() {
+    let dashboard = big_organization(Duration::from_millis(300)).await;
+    let client = dashboard.client();
+    // Dropped once its organization is being listed, while its own request is on the way.
+    let network = format!("N_{ORG}_1");
+    let mut call = Box::pin(network_devices(&client, &network));
+    while dashboard.counts().listings == 0 {
+        tokio::select! {
+            _ = &mut call => panic!("the call came back before the listing began"),
+            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+    }
+    drop(call);
+    for _ in 0..100 {
+        if dashboard.counts().listings == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    network_devices(&client, &format!("N_{ORG}_2"))
+        .await
+        .unwrap();
+    let counts = dashboard.counts();
+    assert_eq!((counts.lookups, counts.listings), (1, 5), "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_listing_that_stopped_resumes_from_the_page_it_reached() {
+    use meraki_api::test_util::{Fault, FaultPlan, FaultyProxy};
+    let dashboard = big_organization(Duration::ZERO).await;
+    // The third page's first answer is cut (and the client does not retry).
+    let plan = FaultPlan::none().on("GET", "startingAfter=1999", 1..=1, Fault::CutBody);
+    let proxy = FaultyProxy::start(&dashboard.base_url(), plan)
+        .await
+        .unwrap();
+    let client = dashboard
+        .client_builder()
+        .base_url(proxy.base_url())
+        .retry(meraki_api::RetryPolicy::never())
+        .build()
+        .unwrap();
+    network_devices(&client, &format!("N_{ORG}_0"))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if dashboard.counts().listings == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        client.directory().len(),
+        2_000,
+        "pages 1 and 2 were learned"
+    );
+    // A network of a later page: one more lookup, and the listing goes on from page 3.
+    network_devices(&client, &format!("N_{ORG}_4000"))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if client.directory().len() == 4_500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let counts = dashboard.counts();
+    assert_eq!(client.directory().len(), 4_500);
+    // Pages 1, 2, 3 (cut), then 3, 4, 5: never page 1 again.
+    assert_eq!((counts.lookups, counts.listings), (2, 6), "{counts:?}");
+}
+
+#[tokio::test]
+async fn uneven_load_keeps_every_organizations_pace() {
+    // One organization with 80 calls and 19 with 10, all at once: the API's limits (10/s each,
+    // 100/s overall) against a pacer that must not release the busy organization's requests
+    // faster than its rate when the overall bucket frees up.
+    let mut builder = SimulatedDashboard::builder();
+    for org in 0..20 {
+        builder = builder.organization(&format!("{}", 100 + org), 4, 0);
+    }
+    let dashboard = builder.start().await;
+    let client = dashboard.client();
+    let mut calls = Vec::new();
+    for org in 0..20 {
+        let networks = dashboard.networks(&format!("{}", 100 + org));
+        let count = if org == 0 { 80 } else { 10 };
+        calls.extend((0..count).map(|i| networks[i % networks.len()].clone()));
+    }
+    let results = join_all(calls.iter().map(|n| network_devices(&client, n))).await;
+    assert!(results.iter().all(Result::is_ok));
+    let counts = dashboard.counts();
+    let requests = client.stats().requests;
+    assert!(
+        counts.throttled * 100 <= requests,
+        "{} of {requests} requests answered 429: {counts:?}",
+        counts.throttled
+    );
 }

@@ -538,3 +538,65 @@ async fn later_calls_stick_to_the_shard_until_it_fails() {
     assert_eq!(list(&client).await.unwrap(), ["base"]);
     assert_eq!(api.received_requests().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_link_header_that_does_not_parse_is_an_error_after_its_page() {
+    let server = MockServer::start().await;
+    Mock::given(path(LICENSES))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(licenses(&["1", "2"]))
+                .insert_header("link", "https://elsewhere/next; rel=next"),
+        )
+        .mount(&server)
+        .await;
+    let client = client_for(&server.uri(), fast_retries(1));
+    let mut items = client
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .into_paginator()
+        .items();
+    let mut seen = Vec::new();
+    let error = loop {
+        match items.try_next().await {
+            Ok(Some(license)) => seen.push(license.id.unwrap()),
+            Ok(None) => panic!("the stream must not end without a word"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(seen, ["1", "2"], "the page's items are delivered");
+    assert!(matches!(error, Error::Pagination { .. }), "{error}");
+    assert!(error.to_string().contains("does not parse"), "{error}");
+}
+
+#[tokio::test]
+async fn a_relative_link_target_resolves_against_the_page() {
+    let server = MockServer::start().await;
+    Mock::given(path(LICENSES))
+        .and(wiremock::matchers::query_param("startingAfter", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(licenses(&["3"])))
+        .mount(&server)
+        .await;
+    Mock::given(path(LICENSES))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(licenses(&["1", "2"]))
+                .insert_header(
+                    "link",
+                    format!("<{LICENSES}?startingAfter=2>; rel=next").as_str(),
+                ),
+        )
+        .mount(&server)
+        .await;
+    let client = client_for(&server.uri(), fast_retries(1));
+    let ids: Vec<String> = client
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .into_paginator()
+        .items()
+        .map_ok(|l| l.id.unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["1", "2", "3"]);
+}

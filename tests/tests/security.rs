@@ -212,6 +212,47 @@ async fn dry_run_errors_mask_secrets_and_keep_them_for_code_that_asks() {
 }
 
 #[tokio::test]
+async fn raw_requests_and_undecodable_answers_never_print_secrets() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let dashboard = SimulatedDashboard::builder()
+        .organization("1", 1, 0)
+        .start()
+        .await;
+    let request = dashboard
+        .client()
+        .raw(Method::PUT, "/networks/N_1_0/wireless/ssids/0")
+        .json(&ssid_with_secrets());
+    assert_no_secrets(&format!("{request:?}"));
+    // An answer whose item does not decode: its excerpt is around the PSK and the secret.
+    let server = MockServer::start().await;
+    let mut ssid = ssid_with_secrets();
+    ssid["number"] = json!("not a number");
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([ssid])))
+        .mount(&server)
+        .await;
+    let client = meraki_api::Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url(format!("{}/api/v1", server.uri()))
+        .build()
+        .unwrap();
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Ssid {
+        number: u32,
+    }
+    let err = client
+        .raw(Method::GET, "/networks/N_1/wireless/ssids")
+        .decode_as::<Vec<Ssid>>()
+        .call()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err}");
+    assert_no_secrets(&format!("{err} {err:?}"));
+}
+
+#[tokio::test]
 async fn dry_run_sends_only_reads() {
     let api = MockServer::start().await;
     Mock::given(wiremock::matchers::any())

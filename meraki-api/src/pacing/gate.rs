@@ -22,6 +22,8 @@ use super::bucket::{Adaptation, AdaptiveRate, TokenBucket};
 
 /// A head seen this recently is still polling.
 const PRESENT: Duration = Duration::from_millis(100);
+/// A head that another goes before waits to be told it is next, or this long at most.
+const RECHECK: Duration = Duration::from_millis(40);
 /// A head ready this long without going goes first.
 const STARVING: Duration = Duration::from_secs(1);
 
@@ -133,6 +135,17 @@ struct Head {
     since: Instant,
     /// Since when its own bucket has allowed it, without its going.
     ready_since: Option<Instant>,
+    /// Told when it is the next to go, so it need not poll.
+    next: Arc<tokio::sync::Notify>,
+}
+
+/// What a head does after asking the gate.
+enum Verdict {
+    Passed,
+    /// Its own bucket (or the overall one) has no token yet: sleep until it has.
+    Sleep(Duration),
+    /// Another goes first: wait to be told it is next, re-checking now and then.
+    After(Arc<tokio::sync::Notify>),
 }
 
 impl Head {
@@ -177,58 +190,56 @@ impl Gate {
                 seen: now,
                 since: now,
                 ready_since: None,
+                next: Arc::new(tokio::sync::Notify::new()),
             });
             id
         };
         let _registered = Registered { gate: self, id };
         loop {
-            let wait = self.try_pass(id, Instant::now());
-            match wait {
-                None => return,
-                Some(wait) => tokio::time::sleep(wait).await,
+            match self.try_pass(id, Instant::now()) {
+                Verdict::Passed => return,
+                Verdict::Sleep(wait) => tokio::time::sleep(wait).await,
+                Verdict::After(next) => {
+                    let _ = tokio::time::timeout(RECHECK, next.notified()).await;
+                }
             }
         }
     }
 
     /// Takes the tokens if both buckets allow it now and no other head goes first; otherwise
-    /// how long to wait before asking again.
-    fn try_pass(&self, id: u64, now: Instant) -> Option<Duration> {
+    /// what to wait for before asking again.
+    fn try_pass(&self, id: u64, now: Instant) -> Verdict {
         let mut state = lock(&self.state);
         let state = &mut *state;
-        let me = state.heads.iter().position(|h| h.id == id)?;
+        // Registered by `pass` until it returns.
+        let Some(me) = state.heads.iter().position(|h| h.id == id) else {
+            return Verdict::Passed;
+        };
         let cost = state.heads[me].cost;
         state.heads[me].seen = now;
         let own = state.heads[me].queue.own_wait(now, cost);
         if !own.is_zero() {
             state.heads[me].ready_since = None;
-            return Some(own);
+            return Verdict::Sleep(own);
         }
         state.heads[me].ready_since.get_or_insert(now);
         let global = state.global.bucket.wait_for(now, cost);
         if !global.is_zero() {
-            return Some(global);
+            return Verdict::Sleep(global);
         }
-        let best = state
-            .heads
-            .iter()
-            .filter(|h| {
-                h.id == id
-                    || (now.saturating_duration_since(h.seen) < PRESENT
-                        && h.queue.own_wait(now, h.cost).is_zero())
-            })
-            .max_by_key(|h| h.rank(now))
-            .map(|h| h.id);
-        if best != Some(id) {
-            // Another goes first; after it, the next token.
-            let after = state.global.bucket.wait_for(now, cost + 1.0);
-            return Some(after.max(Duration::from_millis(1)));
+        if best_ready(&state.heads, now, Some(id)) != Some(me) {
+            return Verdict::After(state.heads[me].next.clone());
         }
         if let Some(limit) = &state.heads[me].queue.limit {
             lock(limit).bucket.charge(now, cost);
         }
         state.global.bucket.charge(now, cost);
         state.heads.swap_remove(me);
-        None
+        // The next to go need not wait for its next re-check.
+        if let Some(next) = best_ready(&state.heads, now, None) {
+            state.heads[next].next.notify_one();
+        }
+        Verdict::Passed
     }
 
     /// A 429 for the overall limit.
@@ -244,6 +255,21 @@ impl Gate {
     pub(super) fn rate(&self) -> f64 {
         lock(&self.state).global.rate.current()
     }
+}
+
+/// The head that goes first among those whose own bucket allows them now and that are still
+/// polling (`me` counts whatever its last poll).
+fn best_ready(heads: &[Head], now: Instant, me: Option<u64>) -> Option<usize> {
+    heads
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            Some(h.id) == me
+                || (now.saturating_duration_since(h.seen) < PRESENT
+                    && h.queue.own_wait(now, h.cost).is_zero())
+        })
+        .max_by_key(|(_, h)| h.rank(now))
+        .map(|(i, _)| i)
 }
 
 /// A head registered at the gate, removed when its waiter goes or is cancelled.

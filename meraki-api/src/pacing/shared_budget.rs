@@ -77,6 +77,16 @@ struct Shared {
     version: u64,
 }
 
+/// What one take carries for one bucket.
+struct Sent {
+    rate: f64,
+    burst: f64,
+    /// The rate to set (`-1`: keep the shared one).
+    set: f64,
+    drain: bool,
+    version: u64,
+}
+
 /// The Redis side of pacing.
 pub(crate) struct SharedBudget {
     client: redis::Client,
@@ -175,41 +185,9 @@ impl SharedBudget {
         if lock(&self.down_until).is_some_and(|until| Instant::now() < until) {
             return None;
         }
-        // What each bucket carries, and at which version.
-        let sent: Vec<(f64, f64, f64, bool, u64)> = {
-            let buckets = lock(&self.buckets);
-            keys.iter()
-                .map(|key| match buckets.get(key) {
-                    Some(b) => {
-                        let set = b.unsent.map_or(-1.0, |_| b.adaptive.current());
-                        (b.rate, b.burst, set, b.unsent == Some(true), b.version)
-                    }
-                    None => (1.0, 1.0, -1.0, false, 0),
-                })
-                .collect()
-        };
+        let sent = self.prepare(keys);
         match self.invoke(keys, &sent).await {
-            Ok(answer) => {
-                let wait_ms = answer
-                    .first()
-                    .and_then(|w| w.parse::<u64>().ok())
-                    .unwrap_or(1000);
-                let mut buckets = lock(&self.buckets);
-                for ((key, (.., version)), rate) in
-                    keys.iter().zip(&sent).zip(answer.iter().skip(1))
-                {
-                    let Some(bucket) = buckets.get_mut(key) else {
-                        continue;
-                    };
-                    if bucket.version == *version {
-                        bucket.unsent = None;
-                        if let Ok(rate) = rate.parse::<f64>() {
-                            bucket.adaptive.adopt(rate, &self.rule);
-                        }
-                    }
-                }
-                Some(Duration::from_millis(wait_ms))
-            }
+            Ok(answer) => Some(self.settle(keys, &sent, &answer)),
             Err(e) => {
                 tracing::warn!(
                     target: "meraki_api",
@@ -224,11 +202,55 @@ impl SharedBudget {
         }
     }
 
-    async fn invoke(
-        &self,
-        keys: &[String],
-        sent: &[(f64, f64, f64, bool, u64)],
-    ) -> redis::RedisResult<Vec<String>> {
+    /// What a take carries for each bucket: its rate and burst, the rate to set if this
+    /// process changed it (with a drain after a 429), and the version that change is at.
+    fn prepare(&self, keys: &[String]) -> Vec<Sent> {
+        let buckets = lock(&self.buckets);
+        keys.iter()
+            .map(|key| match buckets.get(key) {
+                Some(b) => Sent {
+                    rate: b.rate,
+                    burst: b.burst,
+                    set: b.unsent.map_or(-1.0, |_| b.adaptive.current()),
+                    drain: b.unsent == Some(true),
+                    version: b.version,
+                },
+                None => Sent {
+                    rate: 1.0,
+                    burst: 1.0,
+                    set: -1.0,
+                    drain: false,
+                    version: 0,
+                },
+            })
+            .collect()
+    }
+
+    /// A take's answer: the wait, and each bucket's shared rate, which this process adopts;
+    /// a change it carried is sent (unless another came meanwhile). A take that never came
+    /// back (its caller was cancelled, Redis failed) settles nothing: its changes go with the
+    /// next one.
+    fn settle(&self, keys: &[String], sent: &[Sent], answer: &[String]) -> Duration {
+        let wait_ms = answer
+            .first()
+            .and_then(|w| w.parse::<u64>().ok())
+            .unwrap_or(1000);
+        let mut buckets = lock(&self.buckets);
+        for ((key, sent), rate) in keys.iter().zip(sent).zip(answer.iter().skip(1)) {
+            let Some(bucket) = buckets.get_mut(key) else {
+                continue;
+            };
+            if bucket.version == sent.version {
+                bucket.unsent = None;
+                if let Ok(rate) = rate.parse::<f64>() {
+                    bucket.adaptive.adopt(rate, &self.rule);
+                }
+            }
+        }
+        Duration::from_millis(wait_ms)
+    }
+
+    async fn invoke(&self, keys: &[String], sent: &[Sent]) -> redis::RedisResult<Vec<String>> {
         let mut guard = self.connection.lock().await;
         let mut connection = match &*guard {
             Some(connection) => connection.clone(),
@@ -250,12 +272,12 @@ impl SharedBudget {
             invocation.key(key);
         }
         invocation.arg(KEY_TTL_MS);
-        for (rate, burst, set, drain, _) in sent {
+        for sent in sent {
             invocation
-                .arg(*rate)
-                .arg(*burst)
-                .arg(*set)
-                .arg(u8::from(*drain));
+                .arg(sent.rate)
+                .arg(sent.burst)
+                .arg(sent.set)
+                .arg(u8::from(sent.drain));
         }
         let call = invocation.invoke_async::<Vec<String>>(&mut connection);
         tokio::time::timeout(Duration::from_secs(2), call)
@@ -283,5 +305,49 @@ impl SharedBudget {
                 bucket.version += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_signal_stays_to_be_sent_until_a_take_that_carried_it_comes_back() {
+        // No Redis is contacted: the client only parses the URL.
+        let budget =
+            SharedBudget::new("redis://127.0.0.1:1/0", &RateLimitConfig::default()).unwrap();
+        let key = budget.lane_key(&Lane::Organization("1".into())).unwrap();
+        let keys = vec![key.clone()];
+        budget.throttled(&key);
+        let first = budget.prepare(&keys);
+        assert!((first[0].set - 7.0).abs() < 1e-9 && first[0].drain);
+        // That take's caller was cancelled: nothing settled, the next take carries it again.
+        let again = budget.prepare(&keys);
+        assert!((again[0].set - 7.0).abs() < 1e-9 && again[0].drain);
+        // A take that came back settles it, and the shared rate it brings is adopted.
+        budget.settle(&keys, &again, &["0".into(), "6.5".into()]);
+        let settled = budget.prepare(&keys);
+        assert_eq!((settled[0].set, settled[0].drain), (-1.0, false));
+        let shared = lock(&budget.buckets)[&key].adaptive.current();
+        assert!((shared - 6.5).abs() < 1e-9, "{shared}");
+        // A change made while a take was on its way is not cleared by that take's answer.
+        let on_the_way = budget.prepare(&keys);
+        budget.succeeded(&key);
+        budget.settle(&keys, &on_the_way, &["0".into(), "6.5".into()]);
+        assert!(budget.prepare(&keys)[0].set > 0.0);
+    }
+
+    #[test]
+    fn the_overall_bucket_is_per_source_address() {
+        let config = RateLimitConfig::default();
+        let here = SharedBudget::new("redis://127.0.0.1:1/0", &config).unwrap();
+        let there = SharedBudget::new(
+            "redis://127.0.0.1:1/0",
+            &config.clone().source_address("203.0.113.7"),
+        )
+        .unwrap();
+        assert_ne!(here.global_key(), there.global_key());
+        assert!(there.global_key().ends_with(":global:203.0.113.7"));
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use wiremock::{Request, ResponseTemplate};
 
-use super::{Responder, State};
+use super::server::{Responder, State};
 
 #[derive(Debug)]
 pub(super) struct Batch {
