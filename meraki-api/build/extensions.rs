@@ -108,6 +108,8 @@ struct SpecOperation {
     json_output: bool,
     /// Whether it takes both page cursors (`startingAfter`, `endingBefore`): a paginator.
     paginated: bool,
+    /// Meraki deprecated it (`x-deprecation.note`, from `openapi/deprecations.yaml`).
+    deprecated: Option<String>,
 }
 
 fn spec_operations(document: &Value) -> Vec<SpecOperation> {
@@ -182,7 +184,13 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
             let paginated = ["startingAfter", "endingBefore"]
                 .iter()
                 .all(|cursor| query.contains(cursor));
+            let deprecated = op
+                .pointer("/x-deprecation/note")
+                .filter(|_| op.get("deprecated") == Some(&Value::Bool(true)))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             operations.push(SpecOperation {
+                deprecated,
                 operation_id: operation_id.to_owned(),
                 method: method.to_ascii_uppercase(),
                 path: path.clone(),
@@ -197,6 +205,14 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
     }
     operations.sort_by(|a, b| a.operation_id.cmp(&b.operation_id));
     operations
+}
+
+/// The notes of deprecated operations, by progenitor's snake-case method name.
+pub(crate) fn deprecations(document: &Value) -> BTreeMap<String, String> {
+    spec_operations(document)
+        .into_iter()
+        .filter_map(|op| Some((op.operation_id.to_snake_case(), op.deprecated?)))
+        .collect()
 }
 
 pub(crate) fn render_extensions(
@@ -229,7 +245,7 @@ pub(crate) fn render_extensions(
         let paginated = op.paginated;
         writeln!(
             out,
-            "    crate::operations::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, version: {:?}, parameters: &{:?}, bounds: &[{}], paginated: {paginated}, batch: {} }},",
+            "    crate::operations::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, version: {:?}, parameters: &{:?}, bounds: &[{}], paginated: {paginated}, batch: {}, deprecated: {:?} }},",
             op.operation_id.to_snake_case(),
             op.operation_id,
             op.method,
@@ -243,6 +259,7 @@ pub(crate) fn render_extensions(
                 ),
                 None => "None".to_owned(),
             },
+            op.deprecated,
         )
         .expect("writing to a String");
     }
@@ -315,6 +332,7 @@ impl crate::operations::operation::Operation for builder::{builder}<'_> {{
     writeln!(
         out,
         "#[cfg(feature = \"test-util\")]
+#[allow(unreachable_code, unused_variables)]
 pub(crate) fn output_round_trip(operation_id: &str, body: &[u8]) -> ::std::option::Option<::std::result::Result<::serde_json::Value, ::std::string::String>> {{
     fn round_trip<T: ::serde::de::DeserializeOwned + ::serde::Serialize>(body: &[u8]) -> ::std::result::Result<::serde_json::Value, ::std::string::String> {{
         let value: T = crate::body::decode_body(body).map_err(|e| e.to_string())?;

@@ -112,6 +112,8 @@ pub(crate) fn generate(
         .map_err(|e| changed("null_lists_as_empty", &e))?;
     passes::clearable_fields(&mut file, &leniency.clearable)
         .map_err(|e| changed("clearable_fields", &e))?;
+    passes::deprecate_operations(&mut file, &extensions::deprecations(&document))
+        .map_err(|e| changed("deprecate_operations", &e))?;
     let extensions = extensions::render_extensions(
         &document,
         &builders,

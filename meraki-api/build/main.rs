@@ -23,6 +23,7 @@ const SPEC: &str = "openapi.yaml";
 
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rustc-check-cfg=cfg(meraki_no_areas)");
     println!("cargo:rerun-if-changed=build");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     if let Err(message) = run(Path::new(SPEC), &out_dir) {
@@ -31,16 +32,35 @@ fn main() {
     }
 }
 
+/// Features that are not API areas.
+const NOT_AREAS: [&str; 4] = ["DEFAULT", "JSON_SCHEMA", "REDIS", "TEST_UTIL"];
+
 fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
     let started = Instant::now();
-    let text = std::fs::read_to_string(spec_path).map_err(|e| {
-        format!(
-            "cannot read {}: {e} (run `cargo xtask generate`)",
-            spec_path.display()
-        )
-    })?;
-    let document: Value = serde_norway::from_str(&text)
-        .map_err(|e| format!("{} is not valid YAML: {e}", spec_path.display()))?;
+    let any_area = std::env::vars().any(|(name, _)| {
+        name.strip_prefix("CARGO_FEATURE_")
+            .is_some_and(|feature| !NOT_AREAS.contains(&feature))
+    });
+    // Without an area there is no operation to generate: the spec is not even read, so a
+    // build that needs only the client's machinery (the xtask's) works whatever it holds.
+    let document: Value = if any_area {
+        let text = std::fs::read_to_string(spec_path).map_err(|e| {
+            format!(
+                "cannot read {}: {e} (run `cargo xtask generate`)",
+                spec_path.display()
+            )
+        })?;
+        serde_norway::from_str(&text)
+            .map_err(|e| format!("{} is not valid YAML: {e}", spec_path.display()))?
+    } else {
+        // The glue to the generated operations has nothing to glue: not dead code to report.
+        println!("cargo:rustc-cfg=meraki_no_areas");
+        serde_json::json!({
+            "openapi": "3.0.1",
+            "info": {"title": "Meraki Dashboard API", "version": "none"},
+            "paths": {},
+        })
+    };
     let areas = Areas {
         full: std::env::var_os("CARGO_FEATURE_FULL").is_some(),
         enabled: &|area| {

@@ -719,3 +719,50 @@ pub(crate) fn module_items_mut<'a>(
         _ => None,
     })
 }
+
+/// Operations Meraki deprecated (`x-deprecation` in the spec) get `#[deprecated]` with the
+/// replacement: on the `Client` method that starts them and on their builder. Returns how many
+/// methods were marked.
+pub(crate) fn deprecate_operations(
+    file: &mut syn::File,
+    notes: &BTreeMap<String, String>,
+) -> Result<usize, String> {
+    let mut marked = 0;
+    let mut builders = BTreeSet::new();
+    for item in file.items.iter_mut() {
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_some() || last_ident(&imp.self_ty).as_deref() != Some("Client") {
+            continue;
+        }
+        for member in imp.items.iter_mut() {
+            let syn::ImplItem::Fn(f) = member else {
+                continue;
+            };
+            if let Some(note) = notes.get(&f.sig.ident.to_string()) {
+                f.attrs.push(syn::parse_quote!(#[deprecated(note = #note)]));
+                if let syn::ReturnType::Type(_, ty) = &f.sig.output {
+                    if let Some(name) = last_ident(ty) {
+                        builders.insert((name, note.clone()));
+                    }
+                }
+                marked += 1;
+            }
+        }
+    }
+    for item in module_items_mut(&mut file.items, "builder")
+        .into_iter()
+        .flatten()
+    {
+        let syn::Item::Struct(s) = item else { continue };
+        if let Some((_, note)) = builders.iter().find(|(name, _)| s.ident == name) {
+            s.attrs.push(syn::parse_quote!(#[deprecated(note = #note)]));
+        }
+    }
+    if marked != notes.len() {
+        return Err(format!(
+            "{marked} of {} deprecated operations' `Client` methods found",
+            notes.len()
+        ));
+    }
+    Ok(marked)
+}

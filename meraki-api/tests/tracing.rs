@@ -186,3 +186,45 @@ async fn oauth_refreshes_are_told_and_tokens_never_are() {
         .any(|(i, _)| text[i + 3..].starts_with(|c: char| c.is_ascii_digit()));
     assert!(!access_token, "an access token in the trace: {text}");
 }
+
+/// Deprecated operations (openapi/deprecations.yaml) are `#[deprecated]` naming their
+/// replacement, and their first call per client is traced.
+#[tokio::test]
+#[allow(deprecated)]
+async fn the_first_call_of_a_deprecated_operation_is_traced_once() {
+    let (captured, _guard) = capture();
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/networks/N_1/syslogServers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"servers": []})))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url(format!("{}/api/v1", server.uri()))
+        .organization_lookups(false)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        client
+            .get_network_syslog_servers()
+            .network_id("N_1")
+            .call()
+            .await
+            .unwrap();
+    }
+    let text = captured.text();
+    assert_eq!(
+        text.matches("deprecated operation called").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("getOrganizationDevicesSyslogServersByNetwork"),
+        "{text}"
+    );
+    let spec = meraki_api::operation::operations()
+        .iter()
+        .find(|op| op.operation_id == "getNetworkSyslogServers")
+        .unwrap();
+    assert!(spec.deprecated.unwrap().contains("2026-06"));
+}

@@ -25,6 +25,10 @@ pub struct Options {
     pub batchable: Option<PathBuf>,
     /// The type names file (default: `openapi/type-names.txt`).
     pub names: Option<PathBuf>,
+    /// Corrections to the specs (default: `openapi/corrections.yaml`).
+    pub corrections: Option<PathBuf>,
+    /// Deprecations Meraki announced (default: `openapi/deprecations.yaml`).
+    pub deprecations: Option<PathBuf>,
 }
 
 /// `cargo xtask generate`'s command line.
@@ -69,6 +73,8 @@ impl From<GenerateArgs> for Options {
                 args.names
                     .unwrap_or_else(|| root.join(crate::schemas::NAMES_FILE)),
             ),
+            corrections: Some(root.join(crate::corrections::FILE)),
+            deprecations: Some(root.join(crate::deprecations::FILE)),
         }
     }
 }
@@ -85,6 +91,9 @@ pub struct Generated {
     pub batchable: usize,
     /// Entries of the batchable list that name no merged operation, one line each.
     pub unmatched_batchable: Vec<String>,
+    /// Corrections and deprecations applied.
+    pub corrected: usize,
+    pub deprecated: usize,
     /// What moving schemas into `components/schemas` did.
     pub shared: crate::schemas::Report,
     /// How long each phase took, for the summary.
@@ -98,6 +107,18 @@ pub fn generate(
     dirs: &[PathBuf],
     batchable: Option<&Path>,
     names: Option<&Path>,
+) -> Result<Generated, String> {
+    generate_with(dirs, batchable, names, None, None)
+}
+
+/// [`generate`], with the corrections and deprecations these files hold applied (see
+/// `corrections` and `deprecations`).
+pub fn generate_with(
+    dirs: &[PathBuf],
+    batchable: Option<&Path>,
+    names: Option<&Path>,
+    corrections: Option<&Path>,
+    deprecations: Option<&Path>,
 ) -> Result<Generated, String> {
     let renames = match names {
         Some(path) => crate::schemas::Renames::load(path)?,
@@ -128,6 +149,17 @@ pub fn generate(
     let read = started.elapsed();
     let documents = docs.len();
     let mut merged = merge(docs).map_err(|e| e.to_string())?;
+    // What the live API does, before anything else reads the schemas.
+    let corrections = match corrections {
+        Some(path) => crate::corrections::load(path)?,
+        None => Vec::new(),
+    };
+    let corrected = crate::corrections::apply(&mut merged.document, &corrections)?;
+    let deprecations = match deprecations {
+        Some(path) => crate::deprecations::load(path)?,
+        None => Vec::new(),
+    };
+    let deprecated = crate::deprecations::apply(&mut merged.document, &deprecations)?;
     let reshaped = fit_for_progenitor(&mut merged.document)?;
     let normalized = normalize(&mut merged.document);
     let batchable_list = match batchable {
@@ -150,16 +182,20 @@ pub fn generate(
         reshaped,
         batchable: batchable_list.len() - unmatched_batchable.len(),
         unmatched_batchable,
+        corrected,
+        deprecated,
         shared,
         timings,
     })
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
-    let generated = generate(
+    let generated = generate_with(
         &options.specs,
         options.batchable.as_deref(),
         options.names.as_deref(),
+        options.corrections.as_deref(),
+        options.deprecations.as_deref(),
     )?;
     if !generated.shared.unused_renames.is_empty() {
         return Err(generated.shared.unused_renames.join("\n"));
@@ -189,10 +225,12 @@ pub fn run(options: &Options) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", options.out.display()))?;
     }
     println!(
-        "read {} documents, wrote {} operations, API version {} (normalized: {}; reshaped for progenitor: {}; batchable: {}; types: {} shared by {} uses, {} renamed by the names file)",
+        "read {} documents, wrote {} operations, API version {} (corrections: {}; deprecations: {}; normalized: {}; reshaped for progenitor: {}; batchable: {}; types: {} shared by {} uses, {} renamed by the names file)",
         generated.documents,
         generated.merged.operations,
         generated.merged.version,
+        generated.corrected,
+        generated.deprecated,
         generated.normalized,
         generated.reshaped.len(),
         generated.batchable,
@@ -210,7 +248,7 @@ pub fn run(options: &Options) -> Result<(), String> {
 
 /// Writes via a temporary file in the same folder and a rename, so readers see the old file
 /// or the new one, never a partial one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -295,7 +333,15 @@ mod tests {
 
     #[test]
     fn committed_specs_merge_deterministically_and_newest_wins() {
-        let once = generate(&[seeds()], Some(&batchable_file()), Some(&names_file())).unwrap();
+        let root = workspace_root();
+        let once = generate_with(
+            &[seeds()],
+            Some(&batchable_file()),
+            Some(&names_file()),
+            Some(&root.join(crate::corrections::FILE)),
+            Some(&root.join(crate::deprecations::FILE)),
+        )
+        .unwrap();
         assert_eq!(once.merged.operations, 668);
         assert_eq!(once.merged.version.to_string(), "1.70.0");
         assert!(once.yaml.contains("name: profileIds[]"));
@@ -316,7 +362,14 @@ mod tests {
         // folders given in either order: the newer wins and the output does not change.
         let older = workspace_root().join("xtask/testdata/v1.42.0");
         for dirs in [[older.clone(), seeds()], [seeds(), older.clone()]] {
-            let merged = generate(&dirs, Some(&batchable_file()), Some(&names_file())).unwrap();
+            let merged = generate_with(
+                &dirs,
+                Some(&batchable_file()),
+                Some(&names_file()),
+                Some(&root.join(crate::corrections::FILE)),
+                Some(&root.join(crate::deprecations::FILE)),
+            )
+            .unwrap();
             assert_eq!(merged.yaml, once.yaml);
             assert_eq!(merged.merged.superseded.len(), 1);
             assert!(
@@ -339,6 +392,8 @@ mod tests {
             check: false,
             batchable: None,
             names: None,
+            corrections: None,
+            deprecations: None,
         };
         let err = run(&options).unwrap_err();
         assert!(
@@ -359,6 +414,8 @@ mod tests {
             check: false,
             batchable: Some(batchable_file()),
             names: None,
+            corrections: None,
+            deprecations: None,
         };
         run(&options).unwrap();
         let check = Options {

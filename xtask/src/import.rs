@@ -352,7 +352,15 @@ mod tests {
         );
         let names = crate::workspace_root().join(crate::schemas::NAMES_FILE);
         let batchable = crate::workspace_root().join(crate::batchable::FILE);
-        let again = crate::generate::generate(&[specs], Some(&batchable), Some(&names)).unwrap();
+        let root = crate::workspace_root();
+        let again = crate::generate::generate_with(
+            &[specs],
+            Some(&batchable),
+            Some(&names),
+            Some(&root.join(crate::corrections::FILE)),
+            Some(&root.join(crate::deprecations::FILE)),
+        )
+        .unwrap();
         let committed_yaml =
             std::fs::read_to_string(crate::workspace_root().join("openapi/openapi.yaml")).unwrap();
         assert!(

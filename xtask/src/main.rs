@@ -2,6 +2,9 @@
 
 mod areas;
 mod batchable;
+mod conform;
+mod corrections;
+mod deprecations;
 mod diff;
 mod generate;
 mod import;
@@ -9,7 +12,9 @@ mod merge;
 mod normalize;
 mod operation_doc;
 mod progenitor_fit;
+mod record;
 mod schemas;
+mod update;
 mod version;
 mod yaml;
 
@@ -43,6 +48,17 @@ enum Command {
     /// openapi/specs (documents there for a newer API version are kept) and copy its
     /// batchable-actions list, ready for `generate`.
     Import(import::ImportArgs),
+    /// Compare recorded answers (fixtures) with what the specs document, per operation; fail
+    /// on a recording of a real answer the client cannot read, proposing the correction to add
+    /// to openapi/corrections.yaml.
+    Conform(conform::ConformArgs),
+    /// Call an operation through the client (the live API by default) and write each page's
+    /// exchange as a fixture; `--set FILE` records a list; `--anonymize` for publishing.
+    Record(record::RecordArgs),
+    /// A new API version in one command: import Meraki's whole spec (from a file, a URL or the
+    /// live API), regenerate openapi.yaml, conform the fixtures, and write the changes to
+    /// CHANGELOG.md; fails on breaking changes unless --accept-breaking.
+    Update(update::UpdateArgs),
     /// Copy the `x-batchable-actions` list of a whole published spec (Meraki's spec3.json) to
     /// openapi/batchable-actions.json, which `generate` applies: each operation it names gets
     /// `x-batch-action: {operation, resource}` in openapi.yaml.
@@ -61,6 +77,9 @@ fn main() -> ExitCode {
         Command::Diff { old, new } => diff::run(&old, &new),
         Command::Import(args) => import::run(args),
         Command::Batchable { spec, out } => batchable::run(&spec, out),
+        Command::Conform(args) => conform::run(args),
+        Command::Record(args) => record::run(args),
+        Command::Update(args) => update::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

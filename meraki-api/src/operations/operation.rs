@@ -41,6 +41,8 @@ pub struct OperationSpec {
     pub paginated: bool,
     /// How action batches carry it, if it is batchable ([`crate::batch::Batchable`]).
     pub batch: Option<BatchSpec>,
+    /// Meraki deprecated it: what to use instead, and since when.
+    pub deprecated: Option<&'static str>,
 }
 
 /// How an action batch names an operation (Meraki's `x-batchable-actions` entry).
@@ -269,6 +271,9 @@ pub(crate) async fn exchange(
     let request = request?;
     let method = request.method().clone();
     let state = client.inner();
+    if let Some(note) = spec.deprecated {
+        state.deprecated_called(spec.operation_id, note);
+    }
     // The span names the template; a raw call (no template) its own path, which the request
     // is about to take with it.
     let path = if spec.path.is_empty() {

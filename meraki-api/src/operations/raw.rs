@@ -56,6 +56,7 @@ static RAW_SPEC: OperationSpec = OperationSpec {
     bounds: &[],
     paginated: true,
     batch: None,
+    deprecated: None,
 };
 
 /// A request built by hand: method, path below the base URL, query, JSON body; decoded as

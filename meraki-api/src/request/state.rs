@@ -66,6 +66,8 @@ pub(super) struct Shared {
     pub(super) base: Url,
     pub(super) shards: Shards,
     pub(super) stats: Counters,
+    /// Deprecated operations this client has called (each traced once).
+    deprecated_called: std::sync::Mutex<std::collections::HashSet<&'static str>>,
 }
 
 /// What a client is built with (`ClientBuilder`).
@@ -144,6 +146,7 @@ impl ClientState {
             base: base_url.clone(),
             shards: Shards::default(),
             stats: Counters::default(),
+            deprecated_called: Default::default(),
         };
         Self {
             shared: Arc::new(shared),
@@ -233,6 +236,19 @@ impl ClientState {
             lookups: c.lookups.load(Ordering::Relaxed),
             not_sent: c.not_sent.load(Ordering::Relaxed),
             oauth_refreshes: self.oauth().map_or(0, |source| source.refreshes()),
+        }
+    }
+
+    /// A deprecated operation is called: said once per client, with what replaces it.
+    pub(crate) fn deprecated_called(&self, operation: &'static str, note: &'static str) {
+        let first = self
+            .shared
+            .deprecated_called
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(operation);
+        if first {
+            tracing::warn!(target: "meraki_api", operation, note, "deprecated operation called");
         }
     }
 

@@ -27,6 +27,7 @@ pub struct SimulatedDashboardBuilder {
     max_running_batches: usize,
     oauth: Option<ValidAccessToken>,
     latency: Duration,
+    openapi_spec: Option<serde_json::Value>,
 }
 
 impl SimulatedDashboardBuilder {
@@ -67,6 +68,13 @@ impl SimulatedDashboardBuilder {
     /// How long a confirmed asynchronous action batch runs (default 3 s).
     pub fn batch_runtime(mut self, runtime: Duration) -> Self {
         self.batch_runtime = runtime;
+        self
+    }
+
+    /// The OpenAPI document `getOrganizationOpenapiSpec` answers, for every organization (as
+    /// the live API serves its current spec).
+    pub fn openapi_spec(mut self, spec: serde_json::Value) -> Self {
+        self.openapi_spec = Some(spec);
         self
     }
 
@@ -117,6 +125,7 @@ impl SimulatedDashboardBuilder {
                 max_running: self.max_running_batches,
                 oauth: self.oauth,
                 latency: self.latency,
+                openapi_spec: self.openapi_spec,
             })
             .mount(&server)
             .await;
@@ -215,6 +224,7 @@ impl SimulatedDashboard {
             max_running_batches: 5,
             oauth: None,
             latency: Duration::ZERO,
+            openapi_spec: None,
         }
     }
 

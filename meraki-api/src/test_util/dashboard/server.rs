@@ -126,6 +126,7 @@ pub(super) struct Responder {
     pub(super) max_running: usize,
     pub(super) oauth: Option<ValidAccessToken>,
     pub(super) latency: Duration,
+    pub(super) openapi_spec: Option<Value>,
 }
 
 fn too_many_requests(scope: &str) -> ResponseTemplate {
@@ -250,6 +251,9 @@ impl Responder {
                     .map(|(serial, network)| json!({"serial": serial, "networkId": network}))
                     .collect();
                 page(request, &items)
+            }
+            ("GET", ["organizations", _, "openapiSpec"]) if self.openapi_spec.is_some() => {
+                ResponseTemplate::new(200).set_body_json(self.openapi_spec.clone())
             }
             ("GET", ["devices", _, "clients"]) => {
                 ResponseTemplate::new(200).set_body_json(json!([]))
