@@ -34,6 +34,7 @@
 pub mod auth;
 mod body;
 mod client;
+mod drift;
 mod error;
 mod net;
 mod operations;
@@ -68,6 +69,7 @@ mod generated {
 }
 
 pub use auth::oauth;
+pub use drift::{Drift, DriftKind};
 pub use error::{
     ApiError, ApiErrorKind, ConfigError, DecodeError, Error, InvalidRequest, NotSent, OAuthError,
     Resume, StreamStopped, TransportError,

@@ -228,3 +228,65 @@ async fn the_first_call_of_a_deprecated_operation_is_traced_once() {
         .unwrap();
     assert!(spec.deprecated.unwrap().contains("2026-06"));
 }
+
+/// What answers show beyond the spec is counted per operation and traced once per finding, by
+/// name and path: never the values (which may be anything a customer's network holds).
+#[tokio::test]
+async fn drift_is_counted_per_operation_and_traced_once_without_values() {
+    let (captured, _guard) = capture();
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/organizations/549236/licenses"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            {"id": "1", "seatCount": "12", "state": "brandNewState",
+             "newField": {"hidden": "s3cr3t-value"}},
+            {"id": "2", "seatCount": 3, "state": "active"},
+        ])))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .api_key(FIXTURE_API_KEY)
+        .base_url(format!("{}/api/v1", server.uri()))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let licenses = client
+            .get_organization_licenses()
+            .organization_id("549236")
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(licenses[0].seat_count, Some(12));
+    }
+    // The paginator's lenient stream counts the same way.
+    let items: Vec<_> = futures_util::StreamExt::collect(
+        client
+            .get_organization_licenses()
+            .organization_id("549236")
+            .into_paginator()
+            .lenient_items(),
+    )
+    .await;
+    assert!(items.iter().all(Result::is_ok));
+
+    let report: Vec<String> = client.drift().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        report,
+        [
+            "getOrganizationLicenses: a value of LicenseState the spec does not list, in 3 answer(s)",
+            "getOrganizationLicenses [].newField: a field the spec does not list, in 1 answer(s)",
+            "getOrganizationLicenses [].seatCount: a numeric string where the spec says a number \
+             (repaired), in 3 answer(s)",
+        ]
+    );
+    assert_eq!(client.stats().drift, 3);
+    let text = captured.text();
+    assert_eq!(
+        text.matches("the API answered beyond its spec").count(),
+        3,
+        "{text}"
+    );
+    assert!(text.contains("newField"), "{text}");
+    for value in ["brandNewState", "s3cr3t-value", "hidden", "\"12\""] {
+        assert!(!text.contains(value), "{value} in {text}");
+    }
+}

@@ -62,7 +62,10 @@ async fn a_rule_names_its_organization_and_an_error_is_typed() {
         .expect_err("the rule answers 404");
     assert!(matches!(error, Error::Api(_)), "{error:?}");
     assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
-    assert!(error.to_string().contains("organization not found"), "{error}");
+    assert!(
+        error.to_string().contains("organization not found"),
+        "{error}"
+    );
 
     // Another organization matches no rule: the local API's own 404.
     let other = client
@@ -72,5 +75,8 @@ async fn a_rule_names_its_organization_and_an_error_is_typed() {
         .await
         .expect_err("no rule for organization 2");
     assert_eq!(other.status().map(|s| s.as_u16()), Some(404));
-    assert!(!other.to_string().contains("organization not found"), "{other}");
+    assert!(
+        !other.to_string().contains("organization not found"),
+        "{other}"
+    );
 }

@@ -20,6 +20,16 @@ impl Client {
         self.inner().stats()
     }
 
+    /// Every way this client's answers differed from the spec so far, by operation: values
+    /// repaired, enum values the spec does not list, and fields it does not list (looked for in
+    /// each operation's first answer). Names and paths, never values: each entry is a report to
+    /// send. Each new one is also traced once (target `meraki_api::drift`). Decoding with
+    /// `.call()` and the paginators counts; progenitor's `.send()` and the caller's own types
+    /// (`pages_as`) do not.
+    pub fn drift(&self) -> Vec<crate::Drift> {
+        self.inner().drift_log().report()
+    }
+
     /// Which organization owns each network and device the client knows: what their
     /// requests are paced by. Shared by clones; register ids, or save and restore it between
     /// runs ([`Directory::snapshot`], [`ClientBuilder::directory`]).

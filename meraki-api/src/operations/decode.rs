@@ -7,20 +7,75 @@ use progenitor_client::{Error, ResponseValue};
 use serde::de::DeserializeOwned;
 
 use crate::body::{decode_body, keep_spare, read_body};
+use crate::drift::{self, DriftKind, DriftLog, Finding};
 use crate::error::DecodeError;
 
 /// Decodes a success body as `T`: as it is, else with the repairs of the live API's drift; the
-/// error reported is the first one no repair fixes.
+/// error reported is the first one no repair fixes. What the answer showed beyond the spec
+/// (repairs, enum values it does not list, and in an operation's first answer, unknown
+/// fields) is noted in `drift`.
 pub(crate) fn decode<T: DeserializeOwned>(
+    drift: &DriftLog,
     operation: &'static str,
     body: &[u8],
 ) -> Result<T, crate::Error> {
-    decode_body(body).or_else(|e| match super::lenient::decode_repaired(body) {
-        Some(Ok(value)) => Ok(value),
-        Some(Err(left)) => Err(crate::Error::Decode(left.into_error(operation))),
-        None => Err(crate::Error::Decode(DecodeError::locate::<T>(
-            operation, body, &e,
-        ))),
+    let mut found = Vec::new();
+    let decoded = drift::watch_enums(&mut found, || decode_noting(drift, operation, body));
+    let (value, in_fields) = decoded?;
+    found.extend(in_fields);
+    drift.note(operation, found);
+    Ok(value)
+}
+
+/// The decode of [`decode`], with what was repaired and, when the operation's answers are yet
+/// to be looked through, the fields `T` does not know.
+fn decode_noting<T: DeserializeOwned>(
+    drift: &DriftLog,
+    operation: &'static str,
+    body: &[u8],
+) -> Result<(T, Vec<Finding>), crate::Error> {
+    let check_fields = drift.wants_field_check(operation);
+    let mut found = Vec::new();
+    if check_fields && !body.iter().all(u8::is_ascii_whitespace) {
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        if let Ok(value) = listing_unknown_fields(&mut deserializer, &mut found) {
+            if deserializer.end().is_ok() {
+                drift.field_check_done(operation);
+                return Ok((value, found));
+            }
+        }
+        found.clear();
+    }
+    let error = match decode_body(body) {
+        Ok(value) => return Ok((value, found)),
+        Err(e) => e,
+    };
+    let Ok(mut json) = decode_body::<serde_json::Value>(body) else {
+        return Err(crate::Error::Decode(DecodeError::locate::<T>(
+            operation, body, &error,
+        )));
+    };
+    let (value, repaired) = super::lenient::decode_value_repaired::<T>(&mut json)
+        .map_err(|left| crate::Error::Decode(left.into_error(operation)))?;
+    if check_fields && listing_unknown_fields::<T, _>(&json, &mut found).is_ok() {
+        drift.field_check_done(operation);
+    }
+    found.extend(repaired);
+    Ok((value, found))
+}
+
+/// Decodes a `T` noting the fields it does not know, by path (slower than a plain decode:
+/// done for an operation's first answers).
+fn listing_unknown_fields<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    found: &mut Vec<Finding>,
+) -> Result<T, D::Error> {
+    serde_ignored::deserialize(deserializer, |path| {
+        Finding {
+            kind: DriftKind::UnknownField,
+            at: drift::ignored_path(&path),
+        }
+        .add_to(found);
     })
 }
 

@@ -4,6 +4,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::drift::{DriftKind, Finding};
+
 /// Decodes `null` as an empty collection (the API sends `null` for arrays it documents).
 pub(crate) fn null_as_empty<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
@@ -64,7 +66,10 @@ macro_rules! open_enum {
             pub fn from_wire(value: &str) -> Self {
                 match value {
                     $($wire => Self::$variant,)*
-                    other => Self::Unknown(other.to_owned()),
+                    other => {
+                        crate::drift::unlisted_enum_value(stringify!($name));
+                        Self::Unknown(other.to_owned())
+                    }
                 }
             }
 
@@ -99,24 +104,38 @@ impl Unrepaired {
 }
 
 /// Decodes a JSON value as `T`, repairing the drift the live API shows in responses (see
-/// [`decode_repaired`]); what is left is the first error no repair fixes.
+/// [`decode_repaired`]), with what was repaired where; what is left is the first error no
+/// repair fixes.
 pub(crate) fn decode_value_repaired<T: DeserializeOwned>(
-    mut value: Value,
-) -> Result<T, Unrepaired> {
+    value: &mut Value,
+) -> Result<(T, Vec<Finding>), Unrepaired> {
+    let mut repaired = Vec::new();
     let mut repairs = 0;
     loop {
-        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
-            Ok(decoded) => return Ok(decoded),
+        let error = match serde_path_to_error::deserialize::<_, T>(&*value) {
+            Ok(decoded) => return Ok((decoded, repaired)),
             Err(e) => e,
         };
         let segments: Vec<Step> = error.path().iter().filter_map(Step::of).collect();
         let message = error.inner().to_string();
-        if repairs < MAX_REPAIRS && repair_all(&mut value, &segments, &message) {
-            repairs += 1;
-            continue;
+        if repairs < MAX_REPAIRS {
+            let mut what = Vec::new();
+            repair_all(value, &segments, &message, &mut what);
+            if !what.is_empty() {
+                repairs += 1;
+                let at = pattern(&segments);
+                for kind in what {
+                    Finding {
+                        kind: DriftKind::Repaired(kind),
+                        at: at.clone(),
+                    }
+                    .add_to(&mut repaired);
+                }
+                continue;
+            }
         }
         let holder = error.path().iter().count().saturating_sub(1);
-        let context = at(&value, error.path().iter().take(holder))
+        let context = at(value, error.path().iter().take(holder))
             .map_or_else(|| value.to_string(), Value::to_string);
         return Err(Unrepaired {
             path: error.path().to_string(),
@@ -124,6 +143,22 @@ pub(crate) fn decode_value_repaired<T: DeserializeOwned>(
             context,
         });
     }
+}
+
+/// A path of steps as a pattern: `[].seatCount`.
+fn pattern(path: &[Step]) -> String {
+    let mut text = String::new();
+    for step in path {
+        match step {
+            Step::AnyElement => text.push_str("[]"),
+            Step::Key(key) if text.is_empty() => text.push_str(key),
+            Step::Key(key) => {
+                text.push('.');
+                text.push_str(key);
+            }
+        }
+    }
+    text
 }
 
 /// The value at a path of serde's segments, if there is one.
@@ -149,9 +184,11 @@ fn at<'v, 'p>(
 /// floats (`3.0`) where it says integer. What no repair fixes is an [`Unrepaired`] error;
 /// `None` for a body that is not JSON at all. Only for bodies that already failed to decode:
 /// the happy path never comes here.
-pub(crate) fn decode_repaired<T: DeserializeOwned>(body: &[u8]) -> Option<Result<T, Unrepaired>> {
-    let value: Value = crate::body::decode_body(body).ok()?;
-    Some(decode_value_repaired(value))
+pub(crate) fn decode_repaired<T: DeserializeOwned>(
+    body: &[u8],
+) -> Option<Result<(T, Vec<Finding>), Unrepaired>> {
+    let mut value: Value = crate::body::decode_body(body).ok()?;
+    Some(decode_value_repaired(&mut value))
 }
 
 /// One step of a path to a value: a key, or any element of an array (the same drift tends to
@@ -175,28 +212,33 @@ impl Step {
     }
 }
 
-/// Repairs every value at `path` that `message` says is of the wrong type; whether any was.
-fn repair_all(value: &mut Value, path: &[Step], message: &str) -> bool {
+/// Repairs every value at `path` that `message` says is of the wrong type, adding what was
+/// repaired to `what` (one decoder error can stand for several kinds, one per item).
+fn repair_all(value: &mut Value, path: &[Step], message: &str, what: &mut Vec<&'static str>) {
     match path.split_first() {
-        None => repair(value, message),
-        Some((Step::Key(key), rest)) => value
-            .as_object_mut()
-            .and_then(|o| o.get_mut(key))
-            .is_some_and(|v| repair_all(v, rest, message)),
-        Some((Step::AnyElement, rest)) => match value.as_array_mut() {
-            Some(items) => items
-                .iter_mut()
-                .fold(false, |any, item| repair_all(item, rest, message) | any),
-            None => false,
-        },
+        None => {
+            if let Some(kind) = repair(value, message) {
+                if !what.contains(&kind) {
+                    what.push(kind);
+                }
+            }
+        }
+        Some((Step::Key(key), rest)) => {
+            if let Some(v) = value.as_object_mut().and_then(|o| o.get_mut(key)) {
+                repair_all(v, rest, message, what);
+            }
+        }
+        Some((Step::AnyElement, rest)) => {
+            for item in value.as_array_mut().into_iter().flatten() {
+                repair_all(item, rest, message, what);
+            }
+        }
     }
 }
 
-/// One value the decoder refused, as `message` says why; whether it changed.
-fn repair(value: &mut Value, message: &str) -> bool {
-    let Some(expected) = message.split("expected ").nth(1) else {
-        return false;
-    };
+/// One value the decoder refused, as `message` says why; what was repaired, if it changed.
+fn repair(value: &mut Value, message: &str) -> Option<&'static str> {
+    let expected = message.split("expected ").nth(1)?;
     let wants_integer = [
         "i8", "i16", "i32", "i64", "i128", "u8", "u16", "u32", "u64", "u128",
     ]
@@ -204,22 +246,33 @@ fn repair(value: &mut Value, message: &str) -> bool {
     .any(|t| expected.starts_with(t));
     let wants_number = wants_integer || expected.starts_with("f32") || expected.starts_with("f64");
     let wants_string = expected.starts_with("a string");
-    let repaired = match &*value {
-        Value::String(text) if wants_number => number_from_text(text.trim(), wants_integer),
-        Value::Number(n) if wants_integer => n
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-            .map(|f| Value::from(f as i64)),
-        Value::Number(n) if wants_string => Some(Value::String(n.to_string())),
-        Value::Bool(b) if wants_string => Some(Value::String(b.to_string())),
-        _ => None,
+    let (repaired, what) = match &*value {
+        Value::String(text) if wants_number => (
+            number_from_text(text.trim(), wants_integer),
+            "a numeric string where the spec says a number",
+        ),
+        Value::Number(n) if wants_integer => (
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| Value::from(f as i64)),
+            "a float where the spec says an integer",
+        ),
+        Value::Number(n) if wants_string => (
+            Some(Value::String(n.to_string())),
+            "a number where the spec says a string",
+        ),
+        Value::Bool(b) if wants_string => (
+            Some(Value::String(b.to_string())),
+            "a boolean where the spec says a string",
+        ),
+        _ => (None, ""),
     };
     match repaired {
         Some(new) if new != *value => {
             *value = new;
-            true
+            Some(what)
         }
-        _ => false,
+        _ => None,
     }
 }
 
@@ -259,7 +312,22 @@ mod tests {
             {"seatCount": " 40 ", "usage": "1e3", "key": 4.5}
         ]"#;
         assert!(serde_json::from_slice::<Vec<License>>(body).is_err());
-        let decoded: Vec<License> = decode_repaired(body).unwrap().ok().unwrap();
+        let (decoded, repaired): (Vec<License>, _) = decode_repaired(body).unwrap().ok().unwrap();
+        let mut found: Vec<String> = repaired
+            .iter()
+            .map(|f| format!("{} {}", f.at, f.kind))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "[].key a number where the spec says a string (repaired)",
+                "[].name a boolean where the spec says a string (repaired)",
+                "[].seatCount a float where the spec says an integer (repaired)",
+                "[].seatCount a numeric string where the spec says a number (repaired)",
+                "[].usage a numeric string where the spec says a number (repaired)",
+            ]
+        );
         assert_eq!(decoded[0].seat_count, Some(12));
         assert_eq!(decoded[0].usage, Some(0.5));
         assert_eq!(decoded[0].key.as_deref(), Some("123"));
@@ -285,7 +353,7 @@ mod tests {
             ));
         }
         // The error is the one no repair fixes, after those that could be.
-        let error = decode_value_repaired::<Vec<License>>(serde_json::json!([
+        let error = decode_value_repaired::<Vec<License>>(&mut serde_json::json!([
             {"seatCount": "1"}, {"seatCount": "x", "key": "k"}
         ]))
         .err()

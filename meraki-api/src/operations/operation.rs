@@ -18,6 +18,7 @@ use crate::error::{Error, InvalidRequest};
 use crate::request::retry::RetryPolicy;
 use crate::request::{CallOverrides, Exchange};
 use crate::Client;
+use progenitor_client::ClientInfo as _;
 
 /// An operation as the spec describes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,7 +133,11 @@ pub trait Operation: sealed::Sealed + Sized + Send {
         let (client, request) = self.into_parts();
         async move {
             let exchange = exchange(Self::SPEC, &client, request, &overrides).await?;
-            super::decode::decode(Self::SPEC.operation_id, &exchange.body)
+            super::decode::decode(
+                client.inner().drift_log(),
+                Self::SPEC.operation_id,
+                &exchange.body,
+            )
         }
     }
 
@@ -145,7 +150,11 @@ pub trait Operation: sealed::Sealed + Sized + Send {
         let (client, request) = self.into_parts();
         async move {
             let exchange = exchange(Self::SPEC, &client, request, &overrides).await?;
-            let value = super::decode::decode(Self::SPEC.operation_id, &exchange.body)?;
+            let value = super::decode::decode(
+                client.inner().drift_log(),
+                Self::SPEC.operation_id,
+                &exchange.body,
+            )?;
             Ok(Response::new(value, exchange))
         }
     }
@@ -160,7 +169,11 @@ pub trait Operation: sealed::Sealed + Sized + Send {
         let (client, request) = self.into_parts();
         async move {
             let exchange = exchange(Self::SPEC, &client, request, &overrides).await?;
-            let value = super::decode::decode(Self::SPEC.operation_id, &exchange.body)?;
+            let value = super::decode::decode(
+                client.inner().drift_log(),
+                Self::SPEC.operation_id,
+                &exchange.body,
+            )?;
             let raw = serde_json::from_slice(&exchange.body).unwrap_or(RawJson::Null);
             Ok((value, raw))
         }

@@ -14,6 +14,7 @@ use super::redirect::TrustedHosts;
 use super::retry::RetryPolicy;
 use super::shards::Shards;
 use crate::auth::Credentials;
+use crate::drift::DriftLog;
 use crate::error::NotSent;
 use crate::pacing::directory::Directory;
 use crate::pacing::{Pace, Pacer, RateLimitConfig};
@@ -66,6 +67,8 @@ pub(super) struct Shared {
     pub(super) base: Url,
     pub(super) shards: Shards,
     pub(super) stats: Counters,
+    /// What answers showed beyond the spec.
+    drift: DriftLog,
     /// Deprecated operations this client has called (each traced once).
     deprecated_called: std::sync::Mutex<std::collections::HashSet<&'static str>>,
 }
@@ -116,6 +119,8 @@ pub struct Stats {
     pub not_sent: u64,
     /// OAuth access tokens obtained with the refresh token.
     pub oauth_refreshes: u64,
+    /// Distinct ways answers differed from the spec (`Client::drift` lists them).
+    pub drift: u64,
 }
 
 impl std::fmt::Debug for ClientState {
@@ -146,6 +151,7 @@ impl ClientState {
             base: base_url.clone(),
             shards: Shards::default(),
             stats: Counters::default(),
+            drift: DriftLog::default(),
             deprecated_called: Default::default(),
         };
         Self {
@@ -236,7 +242,13 @@ impl ClientState {
             lookups: c.lookups.load(Ordering::Relaxed),
             not_sent: c.not_sent.load(Ordering::Relaxed),
             oauth_refreshes: self.oauth().map_or(0, |source| source.refreshes()),
+            drift: self.shared.drift.distinct(),
         }
+    }
+
+    /// What answers showed beyond the spec.
+    pub(crate) fn drift_log(&self) -> &DriftLog {
+        &self.shared.drift
     }
 
     /// A deprecated operation is called: said once per client, with what replaces it.

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::PageBody;
 use crate::body::{decode_page, ItemCounts, ItemsOf};
+use crate::drift::DriftLog;
 use crate::error::{DecodeError, Error};
 use crate::operations::operation::OperationSpec;
 use crate::request::Exchange;
@@ -14,9 +15,11 @@ use crate::request::Exchange;
 /// How a page's body becomes items.
 pub(super) trait PageDecoder: Send {
     type Item: Send + 'static;
+    /// Decodes `exchange`'s body; decoding into the generated types notes drift in `drift`.
     fn decode(
         spec: &'static OperationSpec,
         exchange: &Exchange,
+        drift: &DriftLog,
     ) -> Result<(Vec<Self::Item>, Option<ItemCounts>), Error>;
 }
 
@@ -33,8 +36,11 @@ where
     fn decode(
         spec: &'static OperationSpec,
         exchange: &Exchange,
+        drift: &DriftLog,
     ) -> Result<(Vec<B::Item>, Option<ItemCounts>), Error> {
-        Ok(crate::operations::decode::decode::<B>(spec.operation_id, &exchange.body)?.into_parts())
+        let body =
+            crate::operations::decode::decode::<B>(drift, spec.operation_id, &exchange.body)?;
+        Ok(body.into_parts())
     }
 }
 
@@ -44,15 +50,17 @@ pub(super) struct As<T>(PhantomData<fn() -> T>);
 impl<T: DeserializeOwned + Send + 'static> PageDecoder for As<T> {
     type Item = T;
 
+    // The caller's own type: what it leaves out is its choice, not drift.
     fn decode(
         spec: &'static OperationSpec,
         exchange: &Exchange,
+        _: &DriftLog,
     ) -> Result<(Vec<T>, Option<ItemCounts>), Error> {
         let body = &exchange.body;
         decode_page::<T>(body).or_else(|e| {
             let operation = spec.operation_id;
             match crate::operations::lenient::decode_repaired::<ItemsOf<T>>(body) {
-                Some(Ok(ItemsOf::Items(items, counts))) => Ok((items, counts)),
+                Some(Ok((ItemsOf::Items(items, counts), _))) => Ok((items, counts)),
                 Some(Err(left)) => Err(Error::Decode(left.into_error(operation))),
                 _ => Err(Error::Decode(DecodeError::locate::<ItemsOf<T>>(
                     operation, body, &e,
@@ -62,7 +70,7 @@ impl<T: DeserializeOwned + Send + 'static> PageDecoder for As<T> {
     }
 }
 
-/// Items decoded one by one: a bad item is an error of its own.
+/// Items of the generated type decoded one by one: a bad item is an error of its own.
 pub(super) struct EachItem<T>(PhantomData<fn() -> T>);
 
 impl<T: DeserializeOwned + Send + 'static> PageDecoder for EachItem<T> {
@@ -71,24 +79,41 @@ impl<T: DeserializeOwned + Send + 'static> PageDecoder for EachItem<T> {
     fn decode(
         spec: &'static OperationSpec,
         exchange: &Exchange,
+        drift: &DriftLog,
     ) -> Result<(Vec<Self::Item>, Option<ItemCounts>), Error> {
-        let (values, counts) = As::<serde_json::Value>::decode(spec, exchange)?;
-        let items = values
-            .into_iter()
-            .enumerate()
-            .map(|(index, value)| {
-                if let Ok(item) = T::deserialize(&value) {
-                    return Ok(item);
-                }
-                let raw = value.to_string();
-                crate::operations::lenient::decode_value_repaired::<T>(value).map_err(|left| {
-                    let mut error = left.into_error(spec.operation_id);
-                    error.path = format!("[{index}]{}", path_suffix(&error.path));
-                    error.item = Some((index, raw));
-                    Error::Decode(error)
+        let (values, counts) = As::<serde_json::Value>::decode(spec, exchange, drift)?;
+        let mut found = Vec::new();
+        let mut repairs = Vec::new();
+        let items = crate::drift::watch_enums(&mut found, || {
+            values
+                .into_iter()
+                .enumerate()
+                .map(|(index, value)| {
+                    if let Ok(item) = T::deserialize(&value) {
+                        return Ok(item);
+                    }
+                    let raw = value.to_string();
+                    let mut value = value;
+                    match crate::operations::lenient::decode_value_repaired::<T>(&mut value) {
+                        Ok((item, repaired)) => {
+                            for mut finding in repaired {
+                                finding.at = format!("[]{}", path_suffix(&finding.at));
+                                finding.add_to(&mut repairs);
+                            }
+                            Ok(item)
+                        }
+                        Err(left) => {
+                            let mut error = left.into_error(spec.operation_id);
+                            error.path = format!("[{index}]{}", path_suffix(&error.path));
+                            error.item = Some((index, raw));
+                            Err(Error::Decode(error))
+                        }
+                    }
                 })
-            })
-            .collect();
+                .collect::<Vec<_>>()
+        });
+        found.extend(repairs);
+        drift.note(spec.operation_id, found);
         Ok((items, counts))
     }
 }

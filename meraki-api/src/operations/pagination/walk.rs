@@ -15,6 +15,7 @@ use crate::error::{Error, Resume, StreamStopped};
 use crate::operations::operation::{exchange, OperationSpec, RawJson};
 use crate::request::CallOverrides;
 use crate::Client;
+use progenitor_client::ClientInfo as _;
 
 /// The items of a stream of pages, one at a time.
 pub(super) fn flatten<T: Send + 'static>(
@@ -99,7 +100,6 @@ impl<D: PageDecoder + 'static> PageState<D> {
         target: &str,
         cursor_param: &str,
     ) -> Result<String, String> {
-        use progenitor_client::ClientInfo as _;
         let url = resolve_target(sent_to, target)?;
         if !self.client.inner().trusted().trusts(&url) {
             return Err(format!(
@@ -144,7 +144,8 @@ impl<D: PageDecoder + 'static> PageState<D> {
             Ok(exchange) => exchange,
             Err(e) => return Err(self.stopped(e)),
         };
-        let (mut items, counts) = match D::decode(spec, &exchange) {
+        let (mut items, counts) = match D::decode(spec, &exchange, self.client.inner().drift_log())
+        {
             Ok(decoded) => decoded,
             Err(e) => return Err(self.stopped(e)),
         };
