@@ -94,6 +94,8 @@ pub struct Generated {
     /// Corrections and deprecations applied.
     pub corrected: usize,
     pub deprecated: usize,
+    /// Deprecated operations the specs no longer have: their entries can go.
+    pub retired_deprecations: Vec<String>,
     /// What moving schemas into `components/schemas` did.
     pub shared: crate::schemas::Report,
     /// How long each phase took, for the summary.
@@ -159,7 +161,8 @@ pub fn generate_with(
         Some(path) => crate::deprecations::load(path)?,
         None => Vec::new(),
     };
-    let deprecated = crate::deprecations::apply(&mut merged.document, &deprecations)?;
+    let retired_deprecations = crate::deprecations::apply(&mut merged.document, &deprecations);
+    let deprecated = deprecations.len() - retired_deprecations.len();
     let reshaped = fit_for_progenitor(&mut merged.document)?;
     let normalized = normalize(&mut merged.document);
     let batchable_list = match batchable {
@@ -184,6 +187,7 @@ pub fn generate_with(
         unmatched_batchable,
         corrected,
         deprecated,
+        retired_deprecations,
         shared,
         timings,
     })
@@ -208,6 +212,9 @@ pub fn run(options: &Options) -> Result<(), String> {
     }
     for line in &generated.unmatched_batchable {
         println!("batchable, but no such operation: {line}");
+    }
+    for id in &generated.retired_deprecations {
+        println!("deprecated, and no longer in the specs (remove its entry): {id}");
     }
     if options.check {
         let committed = std::fs::read_to_string(&options.out)

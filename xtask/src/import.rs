@@ -25,6 +25,8 @@ pub struct Imported {
     /// Operations whose document in the folder is for a newer API version, one line each.
     pub kept_newer: Vec<String>,
     pub batchable: usize,
+    /// Every operation the spec has.
+    pub operations: std::collections::BTreeSet<String>,
 }
 
 /// `cargo xtask import`'s command line.
@@ -103,6 +105,7 @@ pub fn import(spec: &Path, specs_dir: &Path, batchable_out: &Path) -> Result<Imp
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("{name}: {method} {path} has no operationId"))?
                 .to_owned();
+            imported.operations.insert(id.clone());
             if let Some(shared) = shared_parameters {
                 add_path_parameters(&mut operation, shared);
             }

@@ -175,6 +175,7 @@ pub fn update(workspace: &Workspace, spec: &[u8]) -> Result<Updated, String> {
     let imported = crate::import::import(&scratch, &workspace.specs, &workspace.batchable);
     let _ = std::fs::remove_file(&scratch);
     let imported = imported?;
+    let retired = retire(&workspace.specs, &imported)?;
 
     let old: Value = match std::fs::read_to_string(&workspace.openapi) {
         Ok(text) => serde_norway::from_str(&text)
@@ -190,31 +191,27 @@ pub fn update(workspace: &Workspace, spec: &[u8]) -> Result<Updated, String> {
     )?;
     crate::generate::write_atomically(&workspace.openapi, generated.yaml.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", workspace.openapi.display()))?;
-    let new = generated.merged.document;
+    let new = &generated.merged.document;
 
     let corrections = crate::corrections::load(&workspace.corrections)?;
     let conformed = if workspace.fixtures.is_dir() {
         Some(crate::conform::conform(
             &workspace.fixtures,
-            &new,
+            new,
             &workspace.specs,
             &corrections,
         )?)
     } else {
         None
     };
-    let report = crate::diff::diff(&old, &new);
-    let version = |doc: &Value| {
-        doc.pointer("/info/version")
-            .and_then(Value::as_str)
-            .unwrap_or("none")
-            .to_owned()
-    };
-    let (old_version, new_version) = (version(&old), version(&new));
+    let report = crate::diff::diff(&old, new);
+    let (old_version, new_version) = (bulk_version(&old), bulk_version(new));
     let section = changelog_section(
         &old_version,
         &new_version,
-        imported.written,
+        &imported,
+        &retired,
+        &generated.retired_deprecations,
         &report,
         conformed.as_ref(),
     );
@@ -227,11 +224,67 @@ pub fn update(workspace: &Workspace, spec: &[u8]) -> Result<Updated, String> {
     })
 }
 
+/// Removes the documents of operations the new spec no longer has (unless a document is for a
+/// newer API version than the spec, like a seed ahead of the published spec); their ids.
+fn retire(specs: &Path, imported: &crate::import::Imported) -> Result<Vec<String>, String> {
+    let Some(version) = crate::version::ApiVersion::parse(&imported.version) else {
+        return Ok(Vec::new());
+    };
+    let entries =
+        std::fs::read_dir(specs).map_err(|e| format!("cannot read {}: {e}", specs.display()))?;
+    let mut retired = Vec::new();
+    for file in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if file.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let Ok(doc) = crate::operation_doc::OperationDoc::load(&file) else {
+            continue;
+        };
+        if !imported.operations.contains(&doc.operation_id) && doc.version <= version {
+            std::fs::remove_file(&file)
+                .map_err(|e| format!("cannot remove {}: {e}", file.display()))?;
+            retired.push(doc.operation_id);
+        }
+    }
+    retired.sort();
+    Ok(retired)
+}
+
+/// The API version most of a merged document's operations come from (`info.version` is the
+/// newest of any, which a seed ahead of the published spec decides).
+fn bulk_version(doc: &Value) -> String {
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for item in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+    {
+        for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+            if let Some(version) = operation.get("x-api-version").and_then(Value::as_str) {
+                *counts.entry(version).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(v, _)| v.to_owned())
+        .or_else(|| {
+            doc.pointer("/info/version")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "none".to_owned())
+}
+
 /// The CHANGELOG section of an update: breaking changes first.
 fn changelog_section(
     old: &str,
     new: &str,
-    imported: usize,
+    imported: &crate::import::Imported,
+    retired: &[String],
+    retired_deprecations: &[String],
     report: &Report,
     conformed: Option<&crate::conform::Report>,
 ) -> String {
@@ -239,9 +292,31 @@ fn changelog_section(
     let _ = writeln!(out, "## API {new} (from {old})\n");
     let _ = writeln!(
         out,
-        "Imported {imported} operation documents with `cargo xtask update`; {}.\n",
+        "Imported {} operation documents with `cargo xtask update`; {}.\n",
+        imported.written,
         report.render().lines().last().unwrap_or_default()
     );
+    if !retired.is_empty() {
+        let _ = writeln!(
+            out,
+            "Documents removed (the new spec does not have their operations): {}.\n",
+            retired.join(", ")
+        );
+    }
+    if !retired_deprecations.is_empty() {
+        let _ = writeln!(
+            out,
+            "Retired as Meraki announced (their entries in openapi/deprecations.yaml can go): {}.\n",
+            retired_deprecations.join(", ")
+        );
+    }
+    if !imported.kept_newer.is_empty() {
+        let _ = writeln!(
+            out,
+            "Kept, being for a newer API version than the spec: {}.\n",
+            imported.kept_newer.join(", ")
+        );
+    }
     let mut breaking = Vec::new();
     let mut other = Vec::new();
     for op in &report.removed {
@@ -378,7 +453,8 @@ mod tests {
         // The API as the repository has it: two operations.
         let licenses = document("getOrganizationLicenses");
         let networks = document("getOrganizationNetworks");
-        let before = whole("1.69.0", &[licenses.clone(), networks.clone()]);
+        let admins = document("getOrganizationAdmins");
+        let before = whole("1.69.0", &[licenses.clone(), networks.clone(), admins]);
         std::fs::write(dir.join("before.json"), before.to_string()).unwrap();
         crate::import::import(
             &dir.join("before.json"),
@@ -434,6 +510,12 @@ mod tests {
             changelog.contains("`getOrganizationThings` added"),
             "{changelog}"
         );
+        // An operation the new spec lacks is removed, a breaking change.
+        let removed = changelog
+            .find("`getOrganizationAdmins` removed")
+            .expect("removal listed");
+        assert!(breaking < removed && removed < added_at, "{changelog}");
+        assert!(!workspace.specs.join("getOrganizationAdmins.json").exists());
         assert!(changelog.contains("### Recorded answers"), "{changelog}");
         let regenerated = std::fs::read_to_string(&workspace.openapi).unwrap();
         assert!(regenerated.contains("operationId: getOrganizationThings"));
