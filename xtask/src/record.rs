@@ -248,6 +248,30 @@ mod tests {
         .unwrap()
     }
 
+    /// The repository's set file reads, and names operations the spec has.
+    #[test]
+    fn the_repositorys_set_file_names_operations_of_the_spec() {
+        let root = crate::workspace_root();
+        let text = std::fs::read_to_string(root.join("tests/fixtures/recorded/set.yaml")).unwrap();
+        let entries: Vec<Entry> = serde_norway::from_str(&text).unwrap();
+        let spec = load_spec(&root.join("openapi/openapi.yaml")).unwrap();
+        let ids: Vec<&str> = spec["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op.get("operationId").and_then(Value::as_str))
+            .collect();
+        assert!(!entries.is_empty());
+        for entry in &entries {
+            assert!(
+                ids.contains(&entry.operation.as_str()),
+                "{}",
+                entry.operation
+            );
+        }
+    }
+
     #[tokio::test]
     async fn recordings_replay_as_recorded_hold_no_key_and_repeat_byte_for_byte() {
         let dashboard = SimulatedDashboard::builder()
