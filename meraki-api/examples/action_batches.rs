@@ -83,11 +83,16 @@ async fn run() -> Result<(), String> {
             return Ok(());
         }
     }
-    let mut reports = client
+    let runner = client
         .action_batches(org.as_str())
         .synchronous(args.synchronous)
-        .continue_after_failure(args.continue_after_failure)
-        .run(actions);
+        .continue_after_failure(args.continue_after_failure);
+    eprintln!(
+        "{} actions on organization {org}: {}",
+        actions.len(),
+        runner.estimate(actions.len())
+    );
+    let mut reports = runner.run(actions);
     let stdout = std::io::stdout();
     let (mut batches, mut completed, mut failed, mut unknown, mut not_submitted) = (0, 0, 0, 0, 0);
     let mut first_failure = None;

@@ -98,6 +98,12 @@ async fn action_batches_prints_a_line_per_batch_and_a_summary() {
         .iter()
         .all(|r| r["status"] == "completed" && r["id"].is_string()));
     assert!(stderr.contains("actions completed: 45"), "{stderr}");
+    // The first line says what the run will cost: 3 synchronous batches, 1 + 3 × 2 requests.
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("45 actions on organization {ORG}: at least 7 requests")),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

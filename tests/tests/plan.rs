@@ -205,3 +205,75 @@ async fn generated_builders_are_planned_like_actions() {
     assert_eq!(line["method"], "PUT");
     assert_eq!(line["changes"][0]["field"], "name");
 }
+
+/// A plan made for a run, and the run itself, say first what the run will cost: requests, and
+/// their time at the organization's budget.
+#[tokio::test]
+async fn a_plan_and_a_run_say_what_they_will_cost() {
+    let dashboard = dashboard().await;
+    let client = dashboard.client();
+    let devices = dashboard.devices(ORG);
+    let runner = client.action_batches(ORG);
+
+    // 250 actions: three batches, one listing, and per batch a creation, a confirmation and a
+    // status read; at 10 requests/s.
+    let estimate = runner.estimate(250);
+    assert_eq!(estimate.requests, 10);
+    assert_eq!(estimate.budget, 10.0);
+    assert_eq!(estimate.duration, Duration::from_secs(1));
+    assert_eq!(
+        estimate.to_string(),
+        "at least 10 requests, about 1.0 s at 10.0 requests/s"
+    );
+    assert_eq!(
+        client
+            .action_batches(ORG)
+            .synchronous(true)
+            .estimate(250)
+            .requests,
+        1 + 13 * 2
+    );
+
+    let actions = vec![
+        update(
+            &format!("/devices/{}/switch/ports/1", devices[0]),
+            json!({"vlan": 7}),
+        ),
+        update(
+            &format!("/devices/{}/switch/ports/2", devices[0]),
+            json!({"vlan": 7}),
+        ),
+    ];
+    let plan = runner.plan(&actions).await;
+    let summary = plan.summary();
+    assert_eq!(summary.changing, 2);
+    assert_eq!(summary.running.map(|r| r.requests), Some(4));
+    assert!(
+        summary.to_string().ends_with(
+            "; running the 2 changing: at least 4 requests, about 1.0 s at 10.0 requests/s"
+        ),
+        "{summary}"
+    );
+}
+
+/// The budget an estimate uses is what the client has left after the 429s it met: other
+/// callers' use of the organization's budget.
+#[tokio::test]
+async fn an_estimate_counts_the_budget_others_use() {
+    let api = meraki_api::test_util::MockApi::start().await;
+    let client = api.client();
+    api.when(client.get_organization_licenses().organization_id(ORG))
+        .throttle(Duration::from_millis(1))
+        .answer(Vec::new())
+        .mount()
+        .await;
+    let full = client.action_batches(ORG).estimate(100);
+    client
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .call()
+        .await
+        .unwrap();
+    let slowed = client.action_batches(ORG).estimate(100);
+    assert!(slowed.budget < full.budget, "{slowed} vs {full}");
+}

@@ -251,8 +251,8 @@ impl Gate {
         lock(&self.state).global.succeeded(rule, Instant::now());
     }
 
-    #[cfg(test)]
-    pub(super) fn rate(&self) -> f64 {
+    /// The overall bucket's current rate.
+    pub(super) fn current_rate(&self) -> f64 {
         lock(&self.state).global.rate.current()
     }
 }

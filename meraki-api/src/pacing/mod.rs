@@ -241,6 +241,19 @@ impl Pacer {
         }
     }
 
+    /// What `org`'s requests can have now, requests per second: its bucket's rate and the
+    /// client's overall one, each as slowed by the 429s this client has met (other callers'
+    /// use of the budget shows as those).
+    pub(crate) fn budget(&self, org: &str) -> f64 {
+        let own = self
+            .organization(org)
+            .queue
+            .limit
+            .as_ref()
+            .map_or(self.config.per_org_rate, |l| lock(l).rate.current());
+        own.min(self.gate.current_rate())
+    }
+
     /// The current rate of `org`'s bucket, requests per second.
     #[cfg(test)]
     pub(crate) fn rate(&self, org: &str) -> f64 {

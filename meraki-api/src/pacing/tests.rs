@@ -86,13 +86,13 @@ async fn waiters_are_served_in_the_order_they_came() {
 async fn a_lookups_429_slows_the_organization_it_finds_not_the_global_bucket() {
     let pacer = Pacer::new(RateLimitConfig::default());
     pacer.throttled(&pacer.lookup(), b"");
-    assert_eq!(pacer.gate.rate(), 100.0);
+    assert_eq!(pacer.gate.current_rate(), 100.0);
     // A 429 for the address slows the global bucket, whoever paced the request.
     pacer.throttled(
         &pacer.organization("9"),
         br#"{"errors": ["API rate limit exceeded for this IP"]}"#,
     );
-    assert!((pacer.gate.rate() - 70.0).abs() < 1e-9);
+    assert!((pacer.gate.current_rate() - 70.0).abs() < 1e-9);
     assert_eq!(pacer.rate("9"), 10.0);
     pacer.throttled_org("7");
     assert!((pacer.rate("7") - 7.0).abs() < 1e-9);
@@ -105,7 +105,7 @@ async fn a_429_slows_only_the_bucket_that_paced_the_request() {
     pacer.throttled(&pacer.unresolved(), b"");
     assert_eq!(pacer.rate("1"), 10.0);
     assert!((unresolved_rate(&pacer) - 3.5).abs() < 1e-9);
-    assert_eq!(pacer.gate.rate(), 100.0);
+    assert_eq!(pacer.gate.current_rate(), 100.0);
     // Unresolved requests share one conservative bucket: 5 at once, then 3.5/s.
     let start = Instant::now();
     for _ in 0..12 {

@@ -37,6 +37,7 @@
 //! ```
 
 pub(crate) mod action;
+mod estimate;
 mod report;
 mod submit;
 
@@ -50,9 +51,11 @@ use futures_core::Stream;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 pub use action::{Action, Batchable};
+pub use estimate::Estimate;
 pub use report::{BatchOutcome, BatchReport};
 
 use crate::Client;
+use progenitor_client::ClientInfo as _;
 
 /// Most actions in one batch.
 pub const MAX_ACTIONS: usize = 100;
@@ -152,8 +155,33 @@ impl BatchRunner {
         self.batch_size.unwrap_or(most).clamp(1, most)
     }
 
+    /// What running `actions` actions will take at least: requests, and their time at the
+    /// organization's budget now (and the status reads' waits). Say it before a long job.
+    pub fn estimate(&self, actions: usize) -> Estimate {
+        let batches = actions.div_ceil(self.size());
+        let requests = estimate::batch_requests(batches, self.synchronous);
+        // Batches run `max_running` at once; each waits `first_poll` for its first status read.
+        let waves = batches.div_ceil(self.max_running.max(1)) as u32;
+        let floor = if self.synchronous {
+            Duration::ZERO
+        } else {
+            self.first_poll * waves
+        };
+        let budget = self.client.inner().pacer().budget(&self.organization_id);
+        Estimate::new(requests, budget, floor)
+    }
+
     /// Runs `actions` in order; yields each batch's report as it finishes.
     pub fn run(self, actions: Vec<Action>) -> impl Stream<Item = BatchReport> + Send + 'static {
+        let estimate = self.estimate(actions.len());
+        tracing::info!(
+            target: "meraki_api",
+            organization = %self.organization_id,
+            actions = actions.len(),
+            requests = estimate.requests,
+            seconds = estimate.duration.as_secs_f64(),
+            "action batches: {estimate}"
+        );
         let size = self.size();
         let mut queue = VecDeque::new();
         let mut actions = actions.into_iter();
@@ -186,7 +214,9 @@ impl BatchRunner {
     /// submitted ([`crate::plan`]). [`crate::plan::Plan::changing_actions`] drops the no-ops
     /// before a real run.
     pub async fn plan(&self, actions: &[Action]) -> crate::workflows::plan::Plan {
-        self.client.plan().actions(actions).await
+        let mut plan = self.client.plan().actions(actions).await;
+        plan.running = Some(self.estimate(plan.changing_actions().len()));
+        plan
     }
 
     /// Runs `actions` to the end and returns every batch's report, in batch order.

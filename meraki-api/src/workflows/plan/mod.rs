@@ -41,6 +41,7 @@ use compare::{diff, merge};
 
 use crate::operations::operation::{operations, Operation, OperationSpec};
 use crate::workflows::batch::action::Action;
+use crate::workflows::batch::Estimate;
 use crate::Client;
 
 /// Reads in flight at once for [`Planner::actions`] (pacing decides how fast they go).
@@ -127,10 +128,14 @@ pub struct Plan {
     source: Vec<Action>,
     /// Resources read to make the plan.
     pub resources_read: usize,
+    /// What running the changing actions as action batches will take (set by
+    /// [`crate::batch::BatchRunner::plan`], which knows the organization).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running: Option<Estimate>,
 }
 
 /// A plan's totals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PlanSummary {
     /// Actions planned.
@@ -143,6 +148,10 @@ pub struct PlanSummary {
     pub no_ops: usize,
     /// Updates whose effect could not be known.
     pub unknown: usize,
+    /// Actions that would change something (or whose effect is unknown): what a run sends.
+    pub changing: usize,
+    /// What running those will take, when the organization is known.
+    pub running: Option<Estimate>,
 }
 
 impl fmt::Display for PlanSummary {
@@ -151,7 +160,11 @@ impl fmt::Display for PlanSummary {
             f,
             "plan: {} actions, {} resources read, {} fields would change, {} no-ops, {} unknown",
             self.actions, self.resources_read, self.fields_changing, self.no_ops, self.unknown
-        )
+        )?;
+        if let Some(running) = &self.running {
+            write!(f, "; running the {} changing: {running}", self.changing)?;
+        }
+        Ok(())
     }
 }
 
@@ -168,6 +181,8 @@ impl Plan {
                 .iter()
                 .filter(|a| a.kind == ChangeKind::Unknown)
                 .count(),
+            changing: self.actions.iter().filter(|a| !a.is_no_op()).count(),
+            running: self.running,
         }
     }
 
@@ -270,6 +285,7 @@ impl Planner {
             actions: planned,
             source: actions.to_vec(),
             resources_read: self.resources_read(),
+            running: None,
         }
     }
 
