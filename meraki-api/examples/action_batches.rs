@@ -52,7 +52,7 @@ async fn main() -> std::process::ExitCode {
     common::exit(run().await)
 }
 
-async fn run() -> Result<(), String> {
+async fn run() -> Result<(), common::Failure> {
     let args: Args = common::parse();
     let org = args.org;
     let mut actions = read_actions(std::io::stdin().lock())?;
@@ -64,10 +64,10 @@ async fn run() -> Result<(), String> {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             for planned in &plan.actions {
-                serde_json::to_writer(&mut out, planned).map_err(|e| e.to_string())?;
-                writeln!(out).map_err(|e| e.to_string())?;
+                serde_json::to_writer(&mut out, planned)?;
+                writeln!(out)?;
             }
-            out.flush().map_err(|e| e.to_string())?;
+            out.flush()?;
             eprintln!("{}, elapsed: {:.2?}", plan.summary(), started.elapsed());
             return Ok(());
         }
@@ -98,10 +98,8 @@ async fn run() -> Result<(), String> {
     let mut first_failure = None;
     while let Some(report) = reports.next().await {
         let mut out = stdout.lock();
-        serde_json::to_writer(&mut out, &report).map_err(|e| e.to_string())?;
-        writeln!(out)
-            .and_then(|()| out.flush())
-            .map_err(|e| e.to_string())?;
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out).and_then(|()| out.flush())?;
         batches += 1;
         let (what, detail) = match &report.outcome {
             BatchOutcome::Completed { .. } => {
@@ -145,14 +143,16 @@ async fn run() -> Result<(), String> {
         started.elapsed()
     );
     match first_failure {
-        Some(failure) => Err(failure),
-        None if not_submitted > 0 => Err(format!("{not_submitted} actions were not submitted")),
+        Some(failure) => Err(failure.into()),
+        None if not_submitted > 0 => {
+            Err(format!("{not_submitted} actions were not submitted").into())
+        }
         None => Ok(()),
     }
 }
 
 /// One action per non-empty line; a line that is not an action is named by its number.
-fn read_actions(input: impl BufRead) -> Result<Vec<Action>, String> {
+fn read_actions(input: impl BufRead) -> Result<Vec<Action>, common::Failure> {
     let mut actions = Vec::new();
     for (number, line) in input.lines().enumerate() {
         let line = line.map_err(|e| format!("cannot read stdin: {e}"))?;

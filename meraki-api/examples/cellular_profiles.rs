@@ -32,7 +32,7 @@ async fn main() -> std::process::ExitCode {
     common::exit(run().await)
 }
 
-async fn run() -> Result<(), String> {
+async fn run() -> Result<(), common::Failure> {
     let args: Args = common::parse();
     let client = common::client()?;
     let mut request = client

@@ -41,19 +41,18 @@ async fn main() -> std::process::ExitCode {
     common::exit(run(common::parse()).await)
 }
 
-fn env(name: &str) -> Result<String, String> {
+fn env(name: &str) -> Result<String, common::Failure> {
     std::env::var(name)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| format!("{name} is not set"))
+        .ok_or_else(|| format!("{name} is not set").into())
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(args: Args) -> Result<(), common::Failure> {
     common::trace_to_stderr();
-    let mut app =
-        OAuthApp::new(env(CLIENT_ID_ENV)?, env(CLIENT_SECRET_ENV)?).map_err(|e| e.to_string())?;
+    let mut app = OAuthApp::new(env(CLIENT_ID_ENV)?, env(CLIENT_SECRET_ENV)?)?;
     if let Ok(url) = env(TOKEN_URL_ENV) {
-        app = app.token_url(&url).map_err(|e| e.to_string())?;
+        app = app.token_url(&url)?;
     }
     let store = FileTokenStore::new(env(REFRESH_TOKEN_FILE_ENV)?);
     let redirect = reqwest::Url::parse(&args.redirect_uri)
@@ -72,9 +71,7 @@ async fn run(args: Args) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-    let request = app
-        .authorization_request(redirect.as_str(), &args.scopes)
-        .map_err(|e| e.to_string())?;
+    let request = app.authorization_request(redirect.as_str(), &args.scopes)?;
     eprintln!("Open this URL, sign in and approve; waiting on {redirect} ...");
     println!("{}", request.url());
 
@@ -82,11 +79,8 @@ async fn run(args: Args) -> Result<(), String> {
     let query = tokio::time::timeout(wait, receive_code(&listener, redirect.path()))
         .await
         .map_err(|_| format!("no answer from the browser within {} s", args.wait))??;
-    let code = request.code_from_query(&query).map_err(|e| e.to_string())?;
-    let tokens = app
-        .exchange_code(&code, request.redirect_uri())
-        .await
-        .map_err(|e| e.to_string())?;
+    let code = request.code_from_query(&query)?;
+    let tokens = app.exchange_code(&code, request.redirect_uri()).await?;
     store
         .save(&tokens.refresh_token)
         .await
@@ -101,9 +95,12 @@ async fn run(args: Args) -> Result<(), String> {
 
 /// Waits for the browser's `GET <path>?code=...&state=...` and answers it; other requests
 /// (a favicon) get 404. Returns the query.
-async fn receive_code(listener: &tokio::net::TcpListener, path: &str) -> Result<String, String> {
+async fn receive_code(
+    listener: &tokio::net::TcpListener,
+    path: &str,
+) -> Result<String, common::Failure> {
     loop {
-        let (mut stream, _) = listener.accept().await.map_err(|e| e.to_string())?;
+        let (mut stream, _) = listener.accept().await?;
         let mut head = Vec::new();
         let mut buffer = [0u8; 1024];
         while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {

@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,18 +24,14 @@ const FIXTURE_ORG: &str = "549236";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit(run().await)
 }
 
-async fn run() -> Result<(), String> {
+async fn run() -> Result<(), common::Failure> {
     common::trace_to_stderr();
     let org_arg = org_from_args()?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     // A key, or an integration's OAuth credentials (`meraki_api::oauth::OAuthCredentials::from_env`).
     let live = std::env::var_os(meraki_api::auth::API_KEY_ENV).is_some()
         || std::env::var_os(meraki_api::oauth::CLIENT_ID_ENV).is_some();
@@ -44,9 +41,11 @@ async fn run() -> Result<(), String> {
         let org = org_arg.ok_or("live mode needs `-- --org ORGANIZATION_ID`")?;
         let client = Client::builder_from_env()
             .caller("MerakiApiQuickstart/0.1 MerakiApiRust")
-            .build()
-            .map_err(|e| e.to_string())?;
-        println!("live: calling the Dashboard API for organization {org}");
+            .build()?;
+        writeln!(
+            out,
+            "live: calling the Dashboard API for organization {org}"
+        )?;
         (client, org)
     } else {
         // The workspace's recorded fixtures (a link in the workspace, a copy in the package).
@@ -60,20 +59,20 @@ async fn run() -> Result<(), String> {
         let fixtures = names
             .iter()
             .map(|n| Fixture::load(&dir.join(format!("{n}.json"))))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+            .collect::<Result<Vec<_>, _>>()?;
         let server = ReplayServer::start(&fixtures, None).await;
-        println!(
+        writeln!(
+            out,
             "offline: {} is not set, so this replays recorded responses from a local server at {}",
             meraki_api::auth::API_KEY_ENV,
             server.base_url()
-        );
+        )?;
         let client = server.client();
         _replay = Some(server);
         (client, FIXTURE_ORG.to_owned())
     };
 
-    println!("\nLicenses of organization {org}:");
+    writeln!(out, "\nLicenses of organization {org}:")?;
     let mut licenses = client
         .get_organization_licenses()
         .organization_id(org.as_str())
@@ -81,9 +80,10 @@ async fn run() -> Result<(), String> {
         .into_paginator()
         .items();
     let mut count = 0;
-    while let Some(license) = licenses.try_next().await.map_err(|e| e.to_string())? {
+    while let Some(license) = licenses.try_next().await? {
         count += 1;
-        println!(
+        writeln!(
+            out,
             "  {:<6} {:<10} {:<16} {:<15} expires {}",
             license.id.as_deref().unwrap_or("?"),
             license.license_type.as_deref().unwrap_or("?"),
@@ -93,18 +93,18 @@ async fn run() -> Result<(), String> {
                 .map_or("?".to_owned(), |s| s.to_string()),
             license.device_serial.as_deref().unwrap_or("(unassigned)"),
             license.expiration_date.as_deref().unwrap_or("?"),
-        );
+        )?;
     }
-    println!("  {count} licenses");
+    writeln!(out, "  {count} licenses")?;
 
-    println!("\nCellular data profiles:");
+    writeln!(out, "\nCellular data profiles:")?;
     let mut pages = client
         .get_organization_devices_cellular_data_profiles()
         .organization_id(org.as_str())
         .per_page(3)
         .into_paginator()
         .pages();
-    while let Some(page) = pages.try_next().await.map_err(|e| e.to_string())? {
+    while let Some(page) = pages.try_next().await? {
         for profile in &page.items {
             let rules: Vec<String> = profile
                 .rules
@@ -120,25 +120,31 @@ async fn run() -> Result<(), String> {
                     format!("{slot} resets {resets}")
                 })
                 .collect();
-            println!(
+            writeln!(
+                out,
                 "  {:<4} {:<26} {}",
                 profile.profile_id.as_deref().unwrap_or("?"),
                 profile.name.as_deref().unwrap_or("?"),
                 rules.join(", ")
-            );
+            )?;
         }
         if let Some(counts) = page.counts {
-            println!(
+            writeln!(
+                out,
                 "  (page {}: {} of {} total, {} remaining)",
                 page.number,
                 page.items.len(),
                 counts.total.map_or("?".into(), |n| n.to_string()),
                 counts.remaining.map_or("?".into(), |n| n.to_string())
-            );
+            )?;
         }
     }
     let stats = client.stats();
-    println!("\n{} requests, {} retries", stats.requests, stats.retries);
+    writeln!(
+        out,
+        "\n{} requests, {} retries",
+        stats.requests, stats.retries
+    )?;
     Ok(())
 }
 
@@ -151,7 +157,7 @@ struct Args {
     org: Option<String>,
 }
 
-fn org_from_args() -> Result<Option<String>, String> {
+fn org_from_args() -> Result<Option<String>, common::Failure> {
     let args: Args = common::parse();
     Ok(args.org)
 }

@@ -37,16 +37,16 @@ async fn main() -> std::process::ExitCode {
     common::exit(run(common::parse()).await)
 }
 
-async fn run(args: Args) -> Result<(), String> {
-    let mut verifier = WebhookVerifier::from_env().map_err(|e| e.to_string())?;
+async fn run(args: Args) -> Result<(), common::Failure> {
+    let mut verifier = WebhookVerifier::from_env()?;
     if let Some(name) = &args.secret_header {
-        verifier = verifier.secret_header(name).map_err(|e| e.to_string())?;
+        verifier = verifier.secret_header(name)?;
     }
     let verifier = Arc::new(verifier);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let address = listener.local_addr()?;
     eprintln!("listening on {address}");
     loop {
         let (stream, _) = match listener.accept().await {

@@ -27,7 +27,7 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
 // A build without API areas (the xtask's) has no operation to use the glue.
 #![cfg_attr(meraki_no_areas, allow(dead_code, unused_imports))]
 

@@ -101,7 +101,9 @@ async fn action_batches_prints_a_line_per_batch_and_a_summary() {
     // The first line says what the run will cost: 3 synchronous batches, 1 + 3 × 2 requests.
     let first = stderr.lines().next().unwrap_or_default();
     assert!(
-        first.starts_with(&format!("45 actions on organization {ORG}: at least 7 requests")),
+        first.starts_with(&format!(
+            "45 actions on organization {ORG}: at least 7 requests"
+        )),
         "{stderr}"
     );
 }
@@ -393,4 +395,58 @@ fn json_line(network: &str, name: &str) -> String {
         "body": {"name": name},
     });
     format!("{action}\n")
+}
+
+/// Piped into a reader that stops at once (`| head -0`), an example ends quietly: no panic,
+/// no error, exit code 0.
+#[test]
+fn an_example_whose_reader_goes_away_ends_quietly() {
+    let mut child = Command::new(example("quickstart"))
+        .env_remove("MERAKI_DASHBOARD_API_KEY")
+        .env_remove("MERAKI_OAUTH_CLIENT_ID")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cargo test builds the examples");
+    // No reader from here on: every write to stdout fails with a broken pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A failure prints the error and, on lines of their own, its causes.
+#[test]
+fn an_example_prints_the_error_and_its_causes() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = Command::new(example("licenses"))
+        .args(["--org", ORG])
+        .env("MERAKI_DASHBOARD_API_KEY", FIXTURE_API_KEY)
+        .env(
+            "MERAKI_DASHBOARD_API_BASE_URL",
+            format!("http://127.0.0.1:{port}/api/v1"),
+        )
+        .output()
+        .expect("cargo test builds the examples");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let error = lines
+        .iter()
+        .position(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(lines[error].contains("127.0.0.1"), "{stderr}");
+    assert!(
+        lines[error + 1..]
+            .iter()
+            .any(|l| l.starts_with("  caused by: ")),
+        "{stderr}"
+    );
 }

@@ -290,3 +290,41 @@ async fn requests_carry_bearer_auth_and_no_false_api_version() {
         .unwrap();
     assert_eq!(spec.version, "1.53.0");
 }
+
+/// A request no fixture matches is answered 404 naming the closest fixture and what differs.
+#[tokio::test]
+async fn an_unmatched_request_names_the_closest_fixture_and_the_difference() {
+    let server = ReplayServer::start(&fixtures(&["licenses/page1"]), None).await;
+    let error = server
+        .client()
+        .get_organization_licenses()
+        .organization_id(ORG)
+        .per_page(4)
+        .call()
+        .await
+        .expect_err("no fixture for perPage=4");
+    let text = error.to_string();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(404), "{text}");
+    assert!(text.contains("closest is fixture #0"), "{text}");
+    assert!(
+        text.contains("recorded but not sent: [perPage=3]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sent but not recorded: [perPage=4]"),
+        "{text}"
+    );
+
+    let error = server
+        .client()
+        .get_organization_networks()
+        .organization_id(ORG)
+        .call()
+        .await
+        .expect_err("no fixture for networks");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("it is GET /api/v1/organizations/{ORG}/licenses")),
+        "{text}"
+    );
+}

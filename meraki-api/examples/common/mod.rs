@@ -64,7 +64,7 @@ pub fn trace_to_stderr() {
 
 /// A client from `MERAKI_DASHBOARD_API_KEY` and `MERAKI_DASHBOARD_API_BASE_URL`, tracing to
 /// stderr when `RUST_LOG` is set.
-pub fn client() -> Result<Client, String> {
+pub fn client() -> Result<Client, Failure> {
     trace_to_stderr();
     #[allow(unused_mut)]
     let mut builder = Client::builder_from_env().caller("MerakiApiExamples/0.1 MerakiApiRust");
@@ -73,11 +73,11 @@ pub fn client() -> Result<Client, String> {
     if let Ok(url) = std::env::var("MERAKI_RATE_LIMIT_REDIS_URL") {
         builder = builder.rate_limit(meraki_api::RateLimitConfig::default().redis(url));
     }
-    builder.build().map_err(|e| e.to_string())
+    Ok(builder.build()?)
 }
 
 /// Streams pages to stdout, one JSON object per line, then a summary to stderr.
-pub async fn print_pages<T, S>(client: &Client, mut pages: S) -> Result<(), String>
+pub async fn print_pages<T, S>(client: &Client, mut pages: S) -> Result<(), Failure>
 where
     T: Serialize,
     S: futures_util::Stream<Item = Result<Page<T>, meraki_api::Error>> + Unpin,
@@ -87,15 +87,15 @@ where
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut items, mut count) = (0usize, 0usize);
-    while let Some(page) = pages.try_next().await.map_err(|e| e.to_string())? {
+    while let Some(page) = pages.try_next().await? {
         count += 1;
         for item in &page.items {
-            serde_json::to_writer(&mut out, item).map_err(|e| e.to_string())?;
-            out.write_all(b"\n").map_err(|e| e.to_string())?;
+            serde_json::to_writer(&mut out, item)?;
+            out.write_all(b"\n")?;
             items += 1;
         }
     }
-    out.flush().map_err(|e| e.to_string())?;
+    out.flush()?;
     let stats = client.stats();
     eprintln!(
         "items: {items}, pages: {count}, requests: {}, retries: {}, throttled: {}, elapsed: {:.2?}",
@@ -107,13 +107,40 @@ where
     Ok(())
 }
 
-/// Runs `main`'s body: exit code 1 and one readable line on failure.
-pub fn exit(result: Result<(), String>) -> std::process::ExitCode {
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            std::process::ExitCode::FAILURE
+/// What an example's run fails with: any error (the client's, I/O, JSON, or a message).
+pub type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs `main`'s body: on failure, exit code 1 and the error with each cause on a line of its
+/// own. Output piped into a reader that stops early (`| head`) ends the run quietly.
+pub fn exit(result: Result<(), Failure>) -> std::process::ExitCode {
+    let Err(error) = result else {
+        return std::process::ExitCode::SUCCESS;
+    };
+    let mut chain = vec![error.to_string()];
+    let mut broken_pipe = false;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            broken_pipe |= io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        if let Some(json) = current.downcast_ref::<serde_json::Error>() {
+            broken_pipe |= json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe);
+        }
+        cause = current.source();
+        if let Some(next) = cause {
+            let text = next.to_string();
+            // Errors that quote their cause say it once.
+            if !chain.iter().any(|line| line.contains(&text)) {
+                chain.push(text);
+            }
         }
     }
+    if broken_pipe {
+        return std::process::ExitCode::SUCCESS;
+    }
+    eprintln!("error: {}", chain[0]);
+    for cause in &chain[1..] {
+        eprintln!("  caused by: {cause}");
+    }
+    std::process::ExitCode::FAILURE
 }

@@ -193,6 +193,16 @@ pub struct FaultyProxy {
     task: tokio::task::JoinHandle<()>,
 }
 
+impl std::fmt::Debug for FaultyProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultyProxy")
+            .field("base_url", &self.base_url)
+            .field("upstream", &self.shared.upstream)
+            .field("counts", &self.counts())
+            .finish_non_exhaustive()
+    }
+}
+
 struct ProxyShared {
     /// `host:port` of the server.
     upstream: String,

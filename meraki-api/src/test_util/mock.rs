@@ -116,6 +116,17 @@ pub struct When<'a, O> {
     operation: PhantomData<fn() -> O>,
 }
 
+impl<O> std::fmt::Debug for When<'_, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("When")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("answers", &self.answers.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<O: Operation> When<'_, O>
 where
     O::Output: Serialize,

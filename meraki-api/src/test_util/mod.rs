@@ -169,6 +169,94 @@ impl Fixture {
     }
 }
 
+/// Answers a request no fixture matches: `404` naming the request and the closest fixture,
+/// with what differs.
+struct Unmatched(Vec<Fixture>);
+
+impl wiremock::Respond for Unmatched {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let sent = format!("{} {}", request.method, request.url.path());
+        let message = match closest(&self.0, request) {
+            Some((index, fixture, difference)) => format!(
+                "no fixture matches {sent}; closest is fixture #{index} ({}): {difference}",
+                fixture.description
+            ),
+            None => format!("no fixture matches {sent}: there are no fixtures"),
+        };
+        ResponseTemplate::new(404).set_body_json(serde_json::json!({ "errors": [message] }))
+    }
+}
+
+/// The fixture nearest to `request` (same method and path first, then same path, then the
+/// longest shared path), and what differs.
+fn closest<'f>(fixtures: &'f [Fixture], request: &Request) -> Option<(usize, &'f Fixture, String)> {
+    let path = request.url.path();
+    let method = request.method.as_str();
+    let shared_prefix = |recorded: &str| {
+        recorded
+            .split('/')
+            .zip(path.split('/'))
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    let score = |f: &Fixture| {
+        let same_path = f.request.path == path;
+        let same_method = f.request.method.eq_ignore_ascii_case(method);
+        (
+            same_path && same_method,
+            same_path,
+            shared_prefix(&f.request.path),
+        )
+    };
+    let (index, fixture) = fixtures
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, f)| (score(f), std::cmp::Reverse(*i)))?;
+    let recorded = &fixture.request;
+    let difference = if !recorded.method.eq_ignore_ascii_case(method) || recorded.path != path {
+        format!("it is {} {}", recorded.method, recorded.path)
+    } else {
+        let mut sent: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+        let mut want = recorded.query.clone();
+        sent.sort();
+        want.sort();
+        if sent != want {
+            let missing: Vec<String> = want
+                .iter()
+                .filter(|p| !sent.contains(p))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let extra: Vec<String> = sent
+                .iter()
+                .filter(|p| !want.contains(p))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!(
+                "query differs (recorded but not sent: [{}]; sent but not recorded: [{}])",
+                missing.join(", "),
+                extra.join(", ")
+            )
+        } else {
+            let headers: Vec<&str> = recorded
+                .headers
+                .iter()
+                .filter(|(name, value)| {
+                    let expected = value.replace(KEY_PLACEHOLDER, FIXTURE_API_KEY);
+                    request
+                        .headers
+                        .get(name.as_str())
+                        .and_then(|v| v.to_str().ok())
+                        != Some(expected.as_str())
+                })
+                .map(|(name, _)| name.as_str())
+                .collect();
+            // Header values are not shown: one of them carries the key.
+            format!("header(s) differ: {}", headers.join(", "))
+        }
+    };
+    Some((index, fixture, difference))
+}
+
 struct FixtureMatcher(Fixture);
 
 impl wiremock::Match for FixtureMatcher {
@@ -182,10 +270,19 @@ pub struct ReplayServer {
     server: MockServer,
 }
 
+impl std::fmt::Debug for ReplayServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayServer")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ReplayServer {
     /// Starts a server that answers each fixture's request with its response, each fixture
     /// expected exactly `times` times (`None`: any number). A request that matches no fixture
-    /// gets `404` with a body saying so.
+    /// gets `404` naming the fixture that came closest and what differs (method and path,
+    /// query pairs, or which headers).
     pub async fn start(fixtures: &[Fixture], times: Option<u64>) -> Self {
         let server = MockServer::start().await;
         for (i, fixture) in fixtures.iter().enumerate() {
@@ -197,6 +294,13 @@ impl ReplayServer {
             }
             mock.mount(&server).await;
         }
+        // Below every fixture: what did not match, and which fixture came closest.
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Unmatched(fixtures.to_vec()))
+            .with_priority(u8::MAX)
+            .named("no fixture matched")
+            .mount(&server)
+            .await;
         Self { server }
     }
 

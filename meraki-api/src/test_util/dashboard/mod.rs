@@ -166,6 +166,16 @@ pub struct SimulatedDashboard {
     latency: Duration,
 }
 
+impl std::fmt::Debug for SimulatedDashboard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedDashboard")
+            .field("base_url", &self.base_url())
+            .field("latency", &self.latency)
+            .field("counts", &self.counts())
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the simulated Dashboard has seen so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
