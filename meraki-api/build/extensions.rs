@@ -99,6 +99,9 @@ struct SpecOperation {
     bounds: Vec<(String, Option<f64>, Option<f64>, bool)>,
     /// The wire names of its path and query parameters.
     parameters: Vec<String>,
+    /// `(wire name, values)` of its enum parameters (or arrays of enums), for errors that list
+    /// what is valid.
+    choices: Vec<(String, Vec<String>)>,
     /// The API version of the document it came from (`x-api-version`, else `info.version`).
     version: String,
     /// `(operation name, resource template)` under which action batches carry it
@@ -154,6 +157,26 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
                 .filter_map(|p| p.get("name").and_then(Value::as_str))
                 .map(str::to_owned)
                 .collect();
+            let choices = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| {
+                    let schema = resolve(document, p.get("schema")?);
+                    let schema = match schema.get("items") {
+                        Some(items) => resolve(document, items),
+                        None => schema,
+                    };
+                    let values: Vec<String> = schema
+                        .get("enum")?
+                        .as_array()?
+                        .iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect();
+                    Some((p.get("name")?.as_str()?.to_owned(), values))
+                })
+                .collect();
             let version = op
                 .get("x-api-version")
                 .and_then(Value::as_str)
@@ -196,6 +219,7 @@ fn spec_operations(document: &Value) -> Vec<SpecOperation> {
                 path: path.clone(),
                 bounds,
                 parameters,
+                choices,
                 version,
                 batch_action,
                 json_output,
@@ -245,13 +269,18 @@ pub(crate) fn render_extensions(
         let paginated = op.paginated;
         writeln!(
             out,
-            "    crate::operations::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, version: {:?}, parameters: &{:?}, bounds: &[{}], paginated: {paginated}, batch: {}, deprecated: {:?} }},",
+            "    crate::operations::operation::OperationSpec {{ id: {:?}, operation_id: {:?}, method: {:?}, path: {:?}, version: {:?}, parameters: &{:?}, choices: &[{}], bounds: &[{}], paginated: {paginated}, batch: {}, deprecated: {:?} }},",
             op.operation_id.to_snake_case(),
             op.operation_id,
             op.method,
             op.path,
             op.version,
             op.parameters,
+            op.choices
+                .iter()
+                .map(|(name, values)| format!("({name:?}, &{values:?})"))
+                .collect::<Vec<_>>()
+                .join(", "),
             bounds.join(", "),
             match &op.batch_action {
                 Some((operation, resource)) => format!(
@@ -402,4 +431,14 @@ pub(crate) fn output_round_trip(operation_id: &str, body: &[u8]) -> ::std::optio
         .expect("writing to a String");
     }
     Ok(out)
+}
+
+/// A schema, or the one its `$ref` names in the document's components.
+fn resolve<'v>(document: &'v Value, schema: &'v Value) -> &'v Value {
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/"))
+        .and_then(|pointer| document.pointer(&format!("/{pointer}")))
+        .unwrap_or(schema)
 }

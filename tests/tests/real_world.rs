@@ -178,6 +178,14 @@ async fn bad_parameters_are_refused_before_sending() {
         matches!(err, Error::InvalidRequest(_)),
         "request enums stay strict: {err:?}"
     );
+    // The error lists the values the parameter takes.
+    assert!(
+        err.to_string().ends_with(
+            "parameter `state`: must be one of active, expired, expiring, recentlyQueued, \
+             unused, unusedActive"
+        ),
+        "{err}"
+    );
 
     for hostile in ["..", "."] {
         let err = client

@@ -36,6 +36,8 @@ pub struct OperationSpec {
     pub version: &'static str,
     /// The wire names of its path and query parameters.
     pub parameters: &'static [&'static str],
+    /// The values its enum parameters take (`("state", &["active", ...])`).
+    pub choices: &'static [(&'static str, &'static [&'static str])],
     /// Number query parameters with documented ranges.
     pub bounds: &'static [QueryBound],
     /// Whether the operation has a paginator (`startingAfter` and `endingBefore`).
@@ -317,8 +319,15 @@ pub(crate) fn request_error<E>(
     let operation = spec.operation_id;
     match error {
         P::InvalidRequest(message) | P::Custom(message) => {
-            let (parameter, message) = split_parameter(&message);
+            let (parameter, mut message) = split_parameter(&message);
             let parameter = parameter.map(|p| wire_name(spec, &p));
+            let choices = spec
+                .choices
+                .iter()
+                .find(|(name, _)| Some(*name) == parameter.as_deref());
+            if let Some((_, values)) = choices.filter(|_| message.starts_with("conversion to")) {
+                message = format!("must be one of {}", values.join(", "));
+            }
             Error::InvalidRequest(InvalidRequest {
                 operation,
                 parameter,

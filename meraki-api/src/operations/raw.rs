@@ -53,6 +53,7 @@ static RAW_SPEC: OperationSpec = OperationSpec {
     path: "",
     version: "",
     parameters: &[],
+    choices: &[],
     bounds: &[],
     paginated: true,
     batch: None,
