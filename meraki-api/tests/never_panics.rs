@@ -188,11 +188,11 @@ async fn extreme_settings_saturate_instead_of_panicking() {
             .synchronous(true)
             .poll_interval(Duration::MAX, Duration::MAX)
             .timeout(Duration::MAX)
-            .run_to_end(vec![meraki_api::batch::Action {
-                resource: "/networks/N_1_0".into(),
-                operation: "update".into(),
-                body: Some(serde_json::json!({"name": "x"})),
-            }])
+            .run_to_end(vec![meraki_api::batch::Action::new(
+                "/networks/N_1_0",
+                "update",
+                Some(serde_json::json!({"name": "x"})),
+            )])
             .await;
         assert_eq!(reports.len(), 1);
         assert!(reports[0].completed() || !must_succeed, "{:?}", reports[0]);

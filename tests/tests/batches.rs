@@ -32,11 +32,7 @@ async fn builders_turn_into_the_actions_they_would_send() {
         .unwrap();
     assert_eq!(
         rename,
-        Action {
-            resource: "/networks/N_1".into(),
-            operation: "update".into(),
-            body: Some(json!({"name": "Store 1"})),
-        }
+        Action::new("/networks/N_1", "update", Some(json!({"name": "Store 1"})))
     );
     // A verb: the resource is the path without it.
     let split = client.split_network().network_id("N_1").into_action();
@@ -97,10 +93,12 @@ async fn actions_get_the_same_checks_as_calls() {
 
 fn renames(count: usize) -> Vec<Action> {
     (0..count)
-        .map(|i| Action {
-            resource: format!("/networks/N_{ORG}_{}", i % 3),
-            operation: "update".into(),
-            body: Some(json!({ "name": format!("network {i}") })),
+        .map(|i| {
+            Action::new(
+                format!("/networks/N_{ORG}_{}", i % 3),
+                "update",
+                Some(json!({ "name": format!("network {i}") })),
+            )
         })
         .collect()
 }
@@ -484,10 +482,12 @@ async fn a_second_run_of_the_same_job_reports_its_own_batches_and_changes() {
     let dashboard = dashboard().await;
     let job = |name: &str| -> Vec<Action> {
         (0..3)
-            .map(|i| Action {
-                resource: format!("/networks/N_{ORG}_{i}"),
-                operation: "update".into(),
-                body: Some(json!({ "name": name })),
+            .map(|i| {
+                Action::new(
+                    format!("/networks/N_{ORG}_{i}"),
+                    "update",
+                    Some(json!({ "name": name })),
+                )
             })
             .collect()
     };

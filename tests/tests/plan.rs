@@ -20,11 +20,7 @@ async fn dashboard() -> SimulatedDashboard {
 }
 
 fn update(resource: &str, body: serde_json::Value) -> Action {
-    Action {
-        resource: resource.into(),
-        operation: "update".into(),
-        body: Some(body),
-    }
+    Action::new(resource, "update", Some(body))
 }
 
 #[tokio::test]
@@ -57,21 +53,17 @@ async fn a_plan_reports_changed_unchanged_and_other_actions_reading_each_resourc
             &format!("/devices/{b}"),
             json!({"name": "core", "tags": ["a"], "psk": "hunter2"}),
         ),
-        Action {
-            resource: format!("/organizations/{ORG}/networks"),
-            operation: "create".into(),
-            body: Some(json!({"name": "new", "productTypes": ["switch"]})),
-        },
-        Action {
-            resource: format!("/devices/{b}"),
-            operation: "reboot".into(),
-            body: None,
-        },
-        Action {
-            resource: format!("/networks/{}/devices/{b}", dashboard.networks(ORG)[1]),
-            operation: "destroy".into(),
-            body: None,
-        },
+        Action::new(
+            format!("/organizations/{ORG}/networks"),
+            "create",
+            Some(json!({"name": "new", "productTypes": ["switch"]})),
+        ),
+        Action::new(format!("/devices/{b}"), "reboot", None),
+        Action::new(
+            format!("/networks/{}/devices/{b}", dashboard.networks(ORG)[1]),
+            "destroy",
+            None,
+        ),
     ];
     let plan = client.plan().actions(&actions).await;
     let kinds: Vec<ChangeKind> = plan.actions.iter().map(|a| a.kind).collect();

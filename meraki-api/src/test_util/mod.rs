@@ -39,6 +39,7 @@ pub const FIXTURE_API_KEY: &str = "feedfacefeedfacefeedfacefeedfacefeedface";
 
 /// One recorded request/response exchange.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct Fixture {
     /// What the exchange shows.
     #[serde(default)]
@@ -56,6 +57,7 @@ pub struct Fixture {
 
 /// A recorded request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct RecordedRequest {
     /// HTTP method.
     pub method: String,
@@ -71,6 +73,7 @@ pub struct RecordedRequest {
 
 /// A recorded response.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[non_exhaustive]
 pub struct RecordedResponse {
     /// HTTP status.
     pub status: u16,
@@ -99,7 +102,44 @@ impl std::fmt::Display for FixtureError {
 
 impl std::error::Error for FixtureError {}
 
+impl RecordedRequest {
+    /// A request by method and path (with the `/api/v1` prefix), no query or headers.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            method: method.into(),
+            path: path.into(),
+            query: Vec::new(),
+            headers: Default::default(),
+        }
+    }
+}
+
+impl RecordedResponse {
+    /// A response with this status and JSON body, no headers.
+    pub fn new(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            headers: Default::default(),
+            body,
+        }
+    }
+}
+
 impl Fixture {
+    /// A fixture answering `request` with `response`.
+    pub fn new(
+        description: impl Into<String>,
+        request: RecordedRequest,
+        response: RecordedResponse,
+    ) -> Self {
+        Self {
+            description: description.into(),
+            request,
+            response,
+            source: None,
+        }
+    }
+
     /// Reads one fixture file.
     pub fn load(file: &Path) -> Result<Self, FixtureError> {
         let fail = |message: String| FixtureError {

@@ -10,6 +10,7 @@ use crate::Client;
 /// One action of a batch, as the API takes it: `{"resource", "operation", "body"}`. Its
 /// `Debug` masks secret-looking body fields ([`crate::secrets::mask_secrets`]); it is sent whole.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Action {
     /// The resource path, below the base URL: `/networks/N_1/devices`.
     pub resource: String,
@@ -18,6 +19,23 @@ pub struct Action {
     /// The request body, if the operation takes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+}
+
+impl Action {
+    /// An action on `resource` (a path below the base URL) with `operation` (`create`,
+    /// `update`, `destroy` or a verb such as `claim`) and its body. For generated operations,
+    /// [`Batchable::into_action`] builds it checked.
+    pub fn new(
+        resource: impl Into<String>,
+        operation: impl Into<String>,
+        body: Option<Value>,
+    ) -> Self {
+        Self {
+            resource: resource.into(),
+            operation: operation.into(),
+            body,
+        }
+    }
 }
 
 impl std::fmt::Debug for Action {

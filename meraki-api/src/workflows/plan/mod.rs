@@ -71,6 +71,7 @@ pub enum ChangeKind {
 /// joined with dots), the current value (`null` if the read does not show it) and the new one.
 /// A plan lists them in field order.
 #[derive(Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FieldChange {
     /// The field, dotted for nested objects.
     pub field: String,
