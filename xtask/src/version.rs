@@ -4,62 +4,26 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-/// A dotted numeric version such as `1.53.0`, optionally a pre-release (`1.35.0-beta.0`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A dotted numeric version such as `1.53.0`, optionally a pre-release (`1.35.0-beta.0`): a
+/// semver version (missing minor or patch read as zero), kept with its text.
+#[derive(Clone, Debug)]
 pub struct ApiVersion {
-    parts: Vec<u64>,
-    /// The dot-separated identifiers after `-`; empty for a release.
-    pre: Vec<Identifier>,
+    version: semver::Version,
     text: String,
 }
 
-/// A pre-release identifier: numeric ones compare as numbers and before alphanumeric ones.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Identifier {
-    Number(u64),
-    Text(String),
-}
-
 impl ApiVersion {
-    /// Parses `1.53.0` or `1.35.0-beta.0` (build metadata after `+` is ignored, as semver says);
-    /// `None` for anything else.
+    /// Parses `1.53.0`, `1.70` or `1.35.0-beta.0` (build metadata after `+` is ignored in
+    /// comparisons, as semver says); `None` for anything else.
     pub fn parse(text: &str) -> Option<Self> {
-        let without_build = text.split_once('+').map_or(text, |(v, _)| v);
-        let (release, pre) = match without_build.split_once('-') {
-            Some((release, pre)) => (release, Some(pre)),
-            None => (without_build, None),
-        };
-        let is_number = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-        let parts = release
-            .split('.')
-            .map(|part| {
-                if is_number(part) {
-                    part.parse().ok()
-                } else {
-                    None
-                }
-            })
-            .collect::<Option<Vec<u64>>>()?;
-        let pre = match pre {
-            None => Vec::new(),
-            Some(pre) => pre
-                .split('.')
-                .map(|id| {
-                    if is_number(id) {
-                        id.parse().ok().map(Identifier::Number)
-                    } else if !id.is_empty()
-                        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    {
-                        Some(Identifier::Text(id.to_owned()))
-                    } else {
-                        None
-                    }
-                })
-                .collect::<Option<Vec<_>>>()?,
-        };
+        // semver wants three components; Meraki sometimes writes two.
+        let end = text.find(['-', '+']).unwrap_or(text.len());
+        let (release, rest) = text.split_at(end);
+        let missing = 2usize.checked_sub(release.matches('.').count())?;
+        let padded = format!("{release}{}{rest}", ".0".repeat(missing));
+        let version = semver::Version::parse(&padded).ok()?;
         Some(Self {
-            parts,
-            pre,
+            version,
             text: text.to_owned(),
         })
     }
@@ -67,24 +31,7 @@ impl ApiVersion {
 
 impl Ord for ApiVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Missing trailing components count as zero: 1.70 == 1.70.0.
-        let len = self.parts.len().max(other.parts.len());
-        let release = (0..len)
-            .map(|i| {
-                let a = self.parts.get(i).copied().unwrap_or(0);
-                let b = other.parts.get(i).copied().unwrap_or(0);
-                a.cmp(&b)
-            })
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal);
-        // A pre-release comes before its release; pre-releases compare identifier by
-        // identifier, a longer list winning a tie (semver 2.0.0, item 11).
-        release.then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => Ordering::Greater,
-            (false, true) => Ordering::Less,
-            (false, false) => self.pre.cmp(&other.pre),
-        })
+        self.version.cmp_precedence(&other.version)
     }
 }
 
@@ -93,6 +40,14 @@ impl PartialOrd for ApiVersion {
         Some(self.cmp(other))
     }
 }
+
+impl PartialEq for ApiVersion {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for ApiVersion {}
 
 impl fmt::Display for ApiVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
