@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use crate::{extensions, passes};
+use crate::{docs, extensions, passes};
 
 /// Which API areas (first tags) to compile.
 pub(crate) struct Areas<'a> {
@@ -16,10 +16,12 @@ pub(crate) struct Areas<'a> {
     pub(crate) enabled: &'a dyn Fn(&str) -> bool,
 }
 
-/// The two generated files.
+/// The generated files.
 pub(crate) struct Generated {
     pub(crate) client: String,
     pub(crate) extensions: String,
+    /// Which API the build compiled, for the crate docs (Markdown).
+    pub(crate) compiled: String,
 }
 
 /// A pass that found nothing to do where it must: progenitor's output changed shape.
@@ -114,6 +116,12 @@ pub(crate) fn generate(
         .map_err(|e| changed("clearable_fields", &e))?;
     passes::deprecate_operations(&mut file, &extensions::deprecations(&document))
         .map_err(|e| changed("deprecate_operations", &e))?;
+    docs::document_operations(&mut file, &builders, &docs::parameter_docs(&document))
+        .map_err(|e| changed("document_operations", &e))?;
+    let compiled = docs::compiled_summary(&document);
+    if operations > 0 {
+        docs::describe_client(&mut file, &compiled).map_err(|e| changed("describe_client", &e))?;
+    }
     let extensions = extensions::render_extensions(
         &document,
         &builders,
@@ -122,6 +130,7 @@ pub(crate) fn generate(
     Ok(Generated {
         client: prettyplease::unparse(&file),
         extensions,
+        compiled,
     })
 }
 

@@ -8,6 +8,7 @@
 //! connect them to the hand-written layers. Two files land in `OUT_DIR`: `progenitor.rs` and
 //! `extensions.rs`.
 
+mod docs;
 mod extensions;
 mod generate;
 mod passes;
@@ -73,6 +74,7 @@ fn run(spec_path: &Path, out_dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", spec_path.display()))?;
     write_if_changed(&out_dir.join("progenitor.rs"), &generated.client)?;
     write_if_changed(&out_dir.join("extensions.rs"), &generated.extensions)?;
+    write_if_changed(&out_dir.join("compiled.md"), &generated.compiled)?;
     // In `target/*/build/meraki-api-*/output`, where cargo keeps it without showing it.
     println!("generation: {:.2} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -26,8 +26,10 @@
 //! }
 //! # Ok(()) }
 //! ```
-
+#![doc = include_str!(concat!(env!("OUT_DIR"), "/compiled.md"))]
 #![warn(missing_docs, missing_debug_implementations)]
+// docs.rs (nightly) marks what a feature gates.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // A build without API areas (the xtask's) has no operation to use the glue.
 #![cfg_attr(meraki_no_areas, allow(dead_code, unused_imports))]
 
@@ -42,6 +44,7 @@ pub mod pacing;
 mod request;
 mod secrets;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 mod tls;
 pub mod webhook;
@@ -89,6 +92,12 @@ pub use reqwest::Method;
 pub use secrets::{mask_json_text, mask_secrets, redact_url};
 pub use tls::reqwest_builder;
 pub use workflows::{batch, plan};
+
+/// The README's Rust snippets, compiled as doctests (`cargo test -p meraki-api --doc --features
+/// redis,test-util`; CI runs it): a snippet a newcomer copies must build.
+#[cfg(all(doctest, feature = "redis", feature = "test-util"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeSnippets;
 
 /// Building a [`Client`]: [`ClientBuilder`] and the environment it reads.
 pub mod config {

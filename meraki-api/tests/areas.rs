@@ -4,7 +4,6 @@
 //! ```text
 //! cargo test -p meraki-api --features full --test areas
 //! ```
-#![cfg(feature = "full")]
 
 use meraki_api::operation::operations;
 use meraki_api::prelude::*;

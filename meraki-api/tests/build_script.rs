@@ -13,6 +13,10 @@ mod extensions;
 #[path = "../build/generate.rs"]
 mod generate;
 
+#[allow(dead_code)]
+#[path = "../build/docs.rs"]
+mod docs;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use quote::ToTokens;
@@ -399,6 +403,9 @@ fn every_pass_fits_what_the_pinned_progenitor_generates() {
             "crate::operations::lenient::null_as_empty",
         ),
         ("clearable_fields", "crate::Patch<"),
+        ("document_operations", ".call()\n    .await?;"),
+        ("document_operations", "Sent as `perPage` in the query."),
+        ("describe_client", "of the Dashboard API v1.42.0"),
     ] {
         assert!(
             generated.client.contains(trace),
@@ -408,4 +415,13 @@ fn every_pass_fits_what_the_pinned_progenitor_generates() {
     assert!(generated
         .extensions
         .contains("impl crate::operations::operation::Operation"));
+    assert!(
+        !generated.client.contains("```ignore"),
+        "no example is left for every test run to list as ignored"
+    );
+    assert!(
+        generated.compiled.contains("133 operations"),
+        "{}",
+        generated.compiled
+    );
 }

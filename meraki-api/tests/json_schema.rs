@@ -1,6 +1,5 @@
 //! With the `json-schema` feature, the generated types (and the hand-written ones in them)
 //! derive `schemars::JsonSchema`: a schema for a response and a request type.
-#![cfg(feature = "json-schema")]
 
 #[test]
 fn generated_types_describe_themselves() {

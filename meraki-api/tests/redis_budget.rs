@@ -1,6 +1,5 @@
 //! The shared budget on Redis, against a real `redis-server` the test starts on a free
 //! loopback port (CI installs it; the test is behind the `redis` feature).
-#![cfg(feature = "redis")]
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -50,6 +50,7 @@ pub const RESPONSE_BOUNDS: &str = "response bounds dropped";
 pub const RESPONSE_REQUIRED: &str = "required response fields made optional";
 pub const CLEARABLE: &str = "optional request fields made clearable (x-clearable)";
 pub const EXPLODED: &str = "object query params sent as name[key]";
+pub const REPEATED_SUMMARY: &str = "operation descriptions that repeat the summary dropped";
 
 /// Applies every convention to each operation of `document.paths`.
 pub fn normalize(document: &mut Value) -> Report {
@@ -67,6 +68,7 @@ pub fn normalize(document: &mut Value) -> Report {
                 normalize_parameters(operation, &mut report);
                 normalize_responses(operation, &mut report);
                 dedent_descriptions(operation, &mut report);
+                drop_repeated_summary(operation, &mut report);
                 for value in operation.values_mut() {
                     floats_as_doubles(value, &mut report);
                 }
@@ -74,6 +76,22 @@ pub fn normalize(document: &mut Value) -> Report {
         }
     }
     report
+}
+
+/// Meraki's descriptions mostly repeat the summary word for word; the docs would say it twice.
+fn drop_repeated_summary(operation: &mut Map<String, Value>, report: &mut Report) {
+    let summary = operation
+        .get("summary")
+        .and_then(Value::as_str)
+        .map(str::trim);
+    let description = operation
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::trim);
+    if summary.is_some() && summary == description {
+        operation.remove("description");
+        report.add(REPEATED_SUMMARY);
+    }
 }
 
 /// Descriptions become the generated client's rustdoc, where a line indented by four spaces

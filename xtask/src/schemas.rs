@@ -130,8 +130,24 @@ pub fn share_schemas(document: &mut Value, renames: &Renames) -> Result<Report, 
     let (names, unused_renames) = sharing.name_groups(renames)?;
     let uses = sharing.groups.iter().map(|g| g.uses.len()).sum();
     let mut schemas = BTreeMap::new();
-    for (group, name) in sharing.groups.iter_mut().zip(&names) {
+    let described: Vec<Option<String>> = sharing
+        .groups
+        .iter()
+        .map(|group| where_used(group, &names))
+        .collect();
+    for ((group, name), place) in sharing.groups.iter_mut().zip(&names).zip(described) {
         let mut schema = std::mem::take(&mut group.schema);
+        // A type the spec does not describe says where it is used: its docs are never only
+        // its name.
+        if let (Some(object), Some(place)) = (schema.as_object_mut(), place) {
+            let described = object
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| !d.trim().is_empty());
+            if !described {
+                object.insert("description".to_owned(), Value::String(place));
+            }
+        }
         resolve_placeholders(&mut schema, &names);
         schemas.insert(name.clone(), schema);
     }
@@ -634,9 +650,55 @@ fn numbered(name: &[String], in_use: &BTreeSet<String>) -> Vec<String> {
         .expect("some number is free")
 }
 
+/// Where a type is used, as a sentence for its docs: its first use, and how many others.
+fn where_used(group: &Group, names: &[String]) -> Option<String> {
+    let first = group.uses.first()?;
+    let field = first
+        .words
+        .iter()
+        .map(|w| w.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let what = match (&first.base, field.is_empty(), first.singular) {
+        (Base::Root(Root::Response(noun)), true, false) => format!("The answer of `{}`", noun.id),
+        (Base::Root(Root::Response(noun)), true, true) => {
+            format!("An item of the answer of `{}`", noun.id)
+        }
+        (Base::Root(Root::Response(noun)), false, _) => {
+            format!("The {field} in the answer of `{}`", noun.id)
+        }
+        (Base::Root(Root::Request(noun)), true, _) => format!("The request body of `{}`", noun.id),
+        (Base::Root(Root::Request(noun)), false, _) => {
+            format!("The {field} in the request body of `{}`", noun.id)
+        }
+        (Base::Root(Root::Parameter(noun, parameter)), _, _) => format!(
+            "A value of the {} parameter of `{}`",
+            parameter
+                .iter()
+                .map(|w| w.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(" "),
+            noun.id
+        ),
+        (Base::Group(g), true, _) => format!("An item of [`{}`]", names.get(*g)?),
+        (Base::Group(g), false, true) => {
+            format!("An item of the {field} of [`{}`]", names.get(*g)?)
+        }
+        (Base::Group(g), false, false) => format!("The {field} of [`{}`]", names.get(*g)?),
+        (Base::Pending, _, _) => return None,
+    };
+    Some(match group.uses.len() - 1 {
+        0 => format!("{what}."),
+        1 => format!("{what} (and one other place)."),
+        n => format!("{what} (and {n} other places)."),
+    })
+}
+
 /// An operation's verb, scope (`Organization`, `Network`, `Device`, if more follows) and noun.
 #[derive(Clone, Debug)]
 struct OperationNoun {
+    /// The operationId, for descriptions.
+    id: String,
     verb: String,
     scope: Option<String>,
     noun: Vec<String>,
@@ -653,6 +715,7 @@ impl OperationNoun {
         let scope = (all.len() > 1 && ["Organization", "Network", "Device"].contains(&&*all[0]))
             .then(|| all.remove(0));
         Self {
+            id: operation_id.to_owned(),
             verb,
             scope,
             noun: all,

@@ -113,6 +113,7 @@ impl RateLimitConfig {
     /// them. When Redis cannot be reached, each process paces locally at a quarter of each
     /// rate until it can again.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(mut self, url: impl Into<String>) -> Self {
         self.redis_url = Some(url.into());
         self
@@ -122,6 +123,7 @@ impl RateLimitConfig {
     /// host name). Processes that reach the API from one address (behind one NAT) share one
     /// 100/s: give them the same name; machines with their own addresses keep the default.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn source_address(mut self, address: impl Into<String>) -> Self {
         self.source_address = Some(address.into());
         self

@@ -259,7 +259,7 @@ impl SharedBudget {
                 let connection = tokio::time::timeout(Duration::from_secs(2), connect)
                     .await
                     .map_err(|_| {
-                        redis::RedisError::from((redis::ErrorKind::IoError, "connect timed out"))
+                        redis::RedisError::from((redis::ErrorKind::Io, "connect timed out"))
                     })??;
                 tracing::info!(target: "meraki_api", "pacing with the shared budget in Redis");
                 *guard = Some(connection.clone());
@@ -282,7 +282,7 @@ impl SharedBudget {
         let call = invocation.invoke_async::<Vec<String>>(&mut connection);
         tokio::time::timeout(Duration::from_secs(2), call)
             .await
-            .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "timed out")))?
+            .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "timed out")))?
     }
 
     /// A 429 for this bucket: the rule lowers its rate (once per window, on this process's

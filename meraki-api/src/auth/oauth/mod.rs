@@ -41,6 +41,7 @@ pub use crate::error::OAuthError;
 pub use crate::secrets::Secret;
 pub use grant::{AuthorizationRequest, OAuthApp, TokenSet, DEFAULT_TOKEN_URL};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_store::RedisTokenStore;
 pub use store::{FileTokenStore, MemoryTokenStore, StoreFuture, StoreLock, TokenStore};
 pub(crate) use tokens::{Token, TokenSource};
