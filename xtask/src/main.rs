@@ -9,6 +9,7 @@ mod diff;
 mod generate;
 mod import;
 mod merge;
+mod msrv;
 mod normalize;
 mod operation_doc;
 mod progenitor_fit;
@@ -59,6 +60,8 @@ enum Command {
     /// live API), regenerate openapi.yaml, conform the fixtures, and write the changes to
     /// CHANGELOG.md; fails on breaking changes unless --accept-breaking.
     Update(update::UpdateArgs),
+    /// Check that every dependency of the library builds with its declared rust-version.
+    Msrv,
     /// Copy the `x-batchable-actions` list of a whole published spec (Meraki's spec3.json) to
     /// openapi/batchable-actions.json, which `generate` applies: each operation it names gets
     /// `x-batch-action: {operation, resource}` in openapi.yaml.
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Conform(args) => conform::run(args),
         Command::Record(args) => record::run(args),
         Command::Update(args) => update::run(args),
+        Command::Msrv => msrv::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
