@@ -1,4 +1,4 @@
-//! `cargo xtask msrv`: the declared minimum Rust version (`rust-version`, 1.88) holds for what a
+//! `cargo xtask msrv`: the declared minimum Rust version (`rust-version`) holds for what a
 //! user's build compiles. Every crate the library depends on (normal dependencies, any feature)
 //! must declare a minimum no newer than ours, read from `cargo metadata` (the lock file, no
 //! toolchain download); the library's own code is held to it by clippy's `incompatible_msrv`

@@ -173,12 +173,12 @@ impl FileTokenStore {
             .map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", path.display())))?;
         let started = tokio::time::Instant::now();
         loop {
-            match fs4::FileExt::try_lock(&file) {
+            match file.try_lock() {
                 Ok(()) => return Ok(file),
-                Err(fs4::TryLockError::WouldBlock) if started.elapsed() < FILE_LOCK_WAIT => {
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < FILE_LOCK_WAIT => {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                Err(fs4::TryLockError::WouldBlock) => {
+                Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         format!(
@@ -187,7 +187,7 @@ impl FileTokenStore {
                         ),
                     ))
                 }
-                Err(fs4::TryLockError::Error(e)) => {
+                Err(std::fs::TryLockError::Error(e)) => {
                     return Err(io::Error::new(
                         e.kind(),
                         format!("locking {}: {e}", path.display()),

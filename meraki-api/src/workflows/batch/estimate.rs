@@ -23,11 +23,8 @@ pub struct Estimate {
 impl Estimate {
     /// The cost of `requests` at `budget`, taking at least `floor`.
     pub(crate) fn new(requests: u64, budget: f64, floor: Duration) -> Self {
-        let paced = if budget > 0.0 {
-            Duration::from_secs_f64(requests as f64 / budget)
-        } else {
-            Duration::MAX
-        };
+        // Settings can be extreme (a budget of f64::MIN_POSITIVE): saturate, never panic.
+        let paced = Duration::try_from_secs_f64(requests as f64 / budget).unwrap_or(Duration::MAX);
         Self {
             requests,
             budget,
