@@ -7,7 +7,7 @@ use progenitor_client::{Error, ResponseValue};
 use serde::de::DeserializeOwned;
 
 use crate::body::{decode_body, keep_spare, read_body};
-use crate::drift::{self, DriftKind, DriftLog, Finding};
+use crate::drift::{self, DriftLog, Finding};
 use crate::error::DecodeError;
 
 /// Decodes a success body as `T`: as it is, else with the repairs of the live API's drift; the
@@ -34,49 +34,29 @@ fn decode_noting<T: DeserializeOwned>(
     operation: &'static str,
     body: &[u8],
 ) -> Result<(T, Vec<Finding>), crate::Error> {
+    // An operation's first answers go through the JSON value, where fields are listed and
+    // drift repaired in one pass (see `decode_value_noting` on why one deserializer).
     let check_fields = drift.wants_field_check(operation);
-    let mut found = Vec::new();
-    if check_fields && !body.iter().all(u8::is_ascii_whitespace) {
-        let mut deserializer = serde_json::Deserializer::from_slice(body);
-        if let Ok(value) = listing_unknown_fields(&mut deserializer, &mut found) {
-            if deserializer.end().is_ok() {
-                drift.field_check_done(operation);
-                return Ok((value, found));
-            }
+    if !check_fields {
+        if let Ok(value) = decode_body(body) {
+            return Ok((value, Vec::new()));
         }
-        found.clear();
     }
-    let error = match decode_body(body) {
-        Ok(value) => return Ok((value, found)),
-        Err(e) => e,
+    let mut json = match decode_body::<serde_json::Value>(body) {
+        Ok(json) => json,
+        // Not JSON at all: where it stops being JSON is what there is to say.
+        Err(e) => {
+            return Err(crate::Error::Decode(DecodeError::locate::<
+                serde::de::IgnoredAny,
+            >(operation, body, &e)))
+        }
     };
-    let Ok(mut json) = decode_body::<serde_json::Value>(body) else {
-        return Err(crate::Error::Decode(DecodeError::locate::<T>(
-            operation, body, &error,
-        )));
-    };
-    let (value, repaired) = super::lenient::decode_value_repaired::<T>(&mut json)
+    let (value, found) = super::lenient::decode_value_noting::<T>(&mut json, check_fields)
         .map_err(|left| crate::Error::Decode(left.into_error(operation)))?;
-    if check_fields && listing_unknown_fields::<T, _>(&json, &mut found).is_ok() {
+    if check_fields {
         drift.field_check_done(operation);
     }
-    found.extend(repaired);
     Ok((value, found))
-}
-
-/// Decodes a `T` noting the fields it does not know, by path (slower than a plain decode:
-/// done for an operation's first answers).
-fn listing_unknown_fields<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
-    deserializer: D,
-    found: &mut Vec<Finding>,
-) -> Result<T, D::Error> {
-    serde_ignored::deserialize(deserializer, |path| {
-        Finding {
-            kind: DriftKind::UnknownField,
-            at: drift::ignored_path(&path),
-        }
-        .add_to(found);
-    })
 }
 
 /// Reads `response`'s body and decodes it as `T`, keeping its status and headers.

@@ -109,12 +109,40 @@ impl Unrepaired {
 pub(crate) fn decode_value_repaired<T: DeserializeOwned>(
     value: &mut Value,
 ) -> Result<(T, Vec<Finding>), Unrepaired> {
+    decode_value_noting(value, false)
+}
+
+/// [`decode_value_repaired`], also noting the fields `T` does not know (by path) when
+/// `unknown_fields` is set.
+///
+/// One deserializer does both (the unknown-field listing around the path tracking), so each
+/// generated type's `Deserialize` is compiled for two deserializers only: this one and the
+/// happy path's. Every further one costs the whole API's types again in compile time and memory.
+pub(crate) fn decode_value_noting<T: DeserializeOwned>(
+    value: &mut Value,
+    unknown_fields: bool,
+) -> Result<(T, Vec<Finding>), Unrepaired> {
     let mut repaired = Vec::new();
     let mut repairs = 0;
     loop {
-        let error = match serde_path_to_error::deserialize::<_, T>(&*value) {
-            Ok(decoded) => return Ok((decoded, repaired)),
-            Err(e) => e,
+        let mut track = serde_path_to_error::Track::new();
+        let mut unknown = Vec::new();
+        let tracked = serde_path_to_error::Deserializer::new(&*value, &mut track);
+        let decoded = serde_ignored::deserialize::<_, _, T>(tracked, |path| {
+            if unknown_fields {
+                Finding {
+                    kind: DriftKind::UnknownField,
+                    at: crate::drift::ignored_path(&path),
+                }
+                .add_to(&mut unknown);
+            }
+        });
+        let error = match decoded {
+            Ok(decoded) => {
+                repaired.extend(unknown);
+                return Ok((decoded, repaired));
+            }
+            Err(e) => serde_path_to_error::Error::new(track.path(), e),
         };
         let segments: Vec<Step> = error.path().iter().filter_map(Step::of).collect();
         let message = error.inner().to_string();

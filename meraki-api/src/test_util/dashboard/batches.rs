@@ -5,18 +5,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use wiremock::{Request, ResponseTemplate};
 
-use super::server::{Responder, State};
-
-#[derive(Debug)]
-pub(super) struct Batch {
-    id: String,
-    org: String,
-    confirmed_at: Option<Instant>,
-    synchronous: bool,
-    actions: Vec<Value>,
-    /// An action whose body says `"fail": true` fails the batch (batches are atomic).
-    fails: bool,
-}
+use super::server::{Batch, Responder, State};
 
 fn bad(message: &str) -> ResponseTemplate {
     ResponseTemplate::new(400).set_body_json(json!({ "errors": [message] }))

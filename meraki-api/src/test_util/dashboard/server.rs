@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::batches::Batch;
 use super::Counts;
 use crate::pacing::TokenBucket;
 use crate::test_util::authorization::ValidAccessToken;
@@ -19,6 +18,18 @@ pub(super) enum Owner {
     Network(String),
     /// Organization and network.
     Device(String, String),
+}
+
+/// An action batch as the simulated Dashboard keeps it (handled in `batches`).
+#[derive(Debug)]
+pub(super) struct Batch {
+    pub(super) id: String,
+    pub(super) org: String,
+    pub(super) confirmed_at: Option<Instant>,
+    pub(super) synchronous: bool,
+    pub(super) actions: Vec<Value>,
+    /// An action whose body says `"fail": true` fails the batch (batches are atomic).
+    pub(super) fails: bool,
 }
 
 pub(super) struct State {

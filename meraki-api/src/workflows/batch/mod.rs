@@ -210,13 +210,9 @@ impl BatchRunner {
         ))
     }
 
-    /// What `actions` would change, read from the organization's current state; nothing is
-    /// submitted ([`crate::plan`]). [`crate::plan::Plan::changing_actions`] drops the no-ops
-    /// before a real run.
-    pub async fn plan(&self, actions: &[Action]) -> crate::workflows::plan::Plan {
-        let mut plan = self.client.plan().actions(actions).await;
-        plan.running = Some(self.estimate(plan.changing_actions().len()));
-        plan
+    /// The client the runner sends with.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Runs `actions` to the end and returns every batch's report, in batch order.

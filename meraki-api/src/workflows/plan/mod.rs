@@ -41,7 +41,7 @@ use compare::{diff, merge};
 
 use crate::operations::operation::{operations, Operation, OperationSpec};
 use crate::workflows::batch::action::Action;
-use crate::workflows::batch::Estimate;
+use crate::workflows::batch::{BatchRunner, Estimate};
 use crate::Client;
 
 /// Reads in flight at once for [`Planner::actions`] (pacing decides how fast they go).
@@ -227,6 +227,18 @@ impl Client {
             resources: Mutex::new(HashMap::new()),
             reads: AtomicUsize::new(0),
         }
+    }
+}
+
+// Here rather than in `batch`: plans build on batches' actions, and not the other way round.
+impl BatchRunner {
+    /// What `actions` would change, read from the organization's current state; nothing is
+    /// submitted ([`crate::plan`]). [`Plan::changing_actions`] drops the no-ops before a real
+    /// run.
+    pub async fn plan(&self, actions: &[Action]) -> Plan {
+        let mut plan = self.client().plan().actions(actions).await;
+        plan.running = Some(self.estimate(plan.changing_actions().len()));
+        plan
     }
 }
 
