@@ -1,7 +1,6 @@
 //! The shared budget on Redis, against a real `redis-server` the test starts on a free
 //! loopback port (CI installs it; the test is behind the `redis` feature).
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -9,49 +8,9 @@ use meraki_api::prelude::*;
 use meraki_api::test_util::SimulatedDashboard;
 use meraki_api::RateLimitConfig;
 
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn redis_server() -> Redis {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new("redis-server")
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server (CI installs it: apt-get install redis-server)");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Redis { child, port };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("redis-server did not start on port {port}");
-}
+#[path = "support/redis_server.rs"]
+mod redis_server;
+use redis_server::RedisServer;
 
 async fn calls(client: &meraki_api::Client, count: usize) -> usize {
     let results = join_all((0..count).map(|_| {
@@ -66,7 +25,7 @@ async fn calls(client: &meraki_api::Client, count: usize) -> usize {
 
 #[tokio::test]
 async fn two_processes_share_one_organizations_budget() {
-    let redis = redis_server().await;
+    let redis = RedisServer::start();
     let dashboard = SimulatedDashboard::builder()
         .organization("1", 1, 0)
         .start()

@@ -16,6 +16,12 @@ use meraki_api::test_util::{
 };
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "redis")]
+#[path = "support/redis_server.rs"]
+mod redis_server;
+#[cfg(feature = "redis")]
+use redis_server::RedisServer;
+
 const ORG: &str = "549236";
 const RUN: Duration = Duration::from_secs(30);
 const ENV: &str = "MERAKI_TEST_REPLICA";
@@ -235,7 +241,7 @@ async fn two_processes_share_one_redis_store() {
     if std::env::var(ENV).is_ok() {
         return;
     }
-    let redis = redis_server();
+    let redis = RedisServer::start();
     let auth = AuthorizationServer::builder()
         .access_token_lifetime(Duration::from_secs(1))
         .start()
@@ -268,51 +274,4 @@ async fn two_processes_share_one_redis_store() {
     )
     .await;
     assert_both_went_on(&auth, &outcomes, read());
-}
-
-#[cfg(feature = "redis")]
-struct Redis {
-    child: std::process::Child,
-    port: u16,
-}
-
-#[cfg(feature = "redis")]
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[cfg(feature = "redis")]
-fn redis_server() -> Redis {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new("redis-server")
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server (CI installs it: apt-get install redis-server)");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Redis { child, port };
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("redis-server did not start on port {port}");
 }

@@ -134,12 +134,8 @@ pub trait Operation: sealed::Sealed + Sized + Send {
         let overrides = self.overrides();
         let (client, request) = self.into_parts();
         async move {
-            let exchange = exchange(Self::SPEC, &client, request, &overrides).await?;
-            super::decode::decode(
-                client.inner().drift_log(),
-                Self::SPEC.operation_id,
-                &exchange.body,
-            )
+            let (value, _) = decoded(Self::SPEC, &client, request, &overrides).await?;
+            Ok(value)
         }
     }
 
@@ -151,12 +147,7 @@ pub trait Operation: sealed::Sealed + Sized + Send {
         let overrides = self.overrides();
         let (client, request) = self.into_parts();
         async move {
-            let exchange = exchange(Self::SPEC, &client, request, &overrides).await?;
-            let value = super::decode::decode(
-                client.inner().drift_log(),
-                Self::SPEC.operation_id,
-                &exchange.body,
-            )?;
+            let (value, exchange) = decoded(Self::SPEC, &client, request, &overrides).await?;
             Ok(Response::new(value, exchange))
         }
     }
@@ -170,12 +161,7 @@ pub trait Operation: sealed::Sealed + Sized + Send {
         let overrides = self.overrides();
         let (client, request) = self.into_parts();
         async move {
-            let exchange = exchange(Self::SPEC, &client, request, &overrides).await?;
-            let value = super::decode::decode(
-                client.inner().drift_log(),
-                Self::SPEC.operation_id,
-                &exchange.body,
-            )?;
+            let (value, exchange) = decoded(Self::SPEC, &client, request, &overrides).await?;
             let raw = serde_json::from_slice(&exchange.body).unwrap_or(RawJson::Null);
             Ok((value, raw))
         }
@@ -275,6 +261,22 @@ impl<T> Response<T> {
 }
 
 /// Sends a built request on the one path and hands back its success answer, or the error.
+/// [`exchange`], and the success body decoded as the operation's type.
+async fn decoded<T: serde::de::DeserializeOwned>(
+    spec: &'static OperationSpec,
+    client: &Client,
+    request: Result<Request, Error>,
+    overrides: &CallOverrides,
+) -> Result<(T, Exchange), Error> {
+    let exchange = exchange(spec, client, request, overrides).await?;
+    let value = super::decode::decode(
+        client.inner().drift_log(),
+        spec.operation_id,
+        &exchange.body,
+    )?;
+    Ok((value, exchange))
+}
+
 pub(crate) async fn exchange(
     spec: &'static OperationSpec,
     client: &Client,
