@@ -35,8 +35,12 @@ pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> serde_json::Resul
         // the xtask: no body reads as `null`, i.e. `None`.
         Ok(text) if text.trim().is_empty() => serde_json::from_str("null"),
         Ok(text) => serde_json::from_str(text),
-        // Not UTF-8: serde_json reports where, as it does for any other malformed body.
-        Err(_) => serde_json::from_slice(body),
+        // Not UTF-8, so not JSON: serde_json says where when it can. Read as `IgnoredAny`, not
+        // `T`: every generated type compiled for one more deserializer costs the whole API again.
+        Err(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Err(e) => Err(e),
+            Ok(_) => Err(serde::de::Error::custom("the body is not UTF-8")),
+        },
     }
 }
 

@@ -36,7 +36,9 @@ fn decode_noting<T: DeserializeOwned>(
 ) -> Result<(T, Vec<Finding>), crate::Error> {
     // An operation's first answers go through the JSON value, where fields are listed and
     // drift repaired in one pass (see `decode_value_noting` on why one deserializer).
-    let check_fields = drift.wants_field_check(operation);
+    // An empty answer shows no fields: the check waits for one that has a body.
+    let check_fields =
+        drift.wants_field_check(operation) && !body.iter().all(u8::is_ascii_whitespace);
     if !check_fields {
         if let Ok(value) = decode_body(body) {
             return Ok((value, Vec::new()));
@@ -79,6 +81,7 @@ pub(crate) async fn response_value<T: DeserializeOwned, E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drift::DriftKind;
 
     async fn decode<T: DeserializeOwned>(body: Vec<u8>) -> Result<ResponseValue<T>, Error<()>> {
         let response = http::Response::builder()
@@ -107,6 +110,68 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(value.into_inner(), Some(vec!["a".to_owned()]));
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Port {
+        name: String,
+    }
+
+    #[test]
+    fn an_empty_first_answer_leaves_the_field_check_to_the_next() {
+        let drift = DriftLog::default();
+        let none = super::decode::<Option<Vec<Port>>>(&drift, "getPorts", b" ").unwrap();
+        assert_eq!(none, None);
+        assert!(drift.wants_field_check("getPorts"));
+        let body = br#"[{"name": "a", "poe": true}, {"name": "b", "poe": false}]"#;
+        let ports = super::decode::<Option<Vec<Port>>>(&drift, "getPorts", body).unwrap();
+        assert_eq!(ports.map(|p| p.len()), Some(2));
+        assert!(!drift.wants_field_check("getPorts"));
+        let report = drift.report();
+        assert_eq!(report.len(), 1, "{report:?}");
+        assert_eq!(
+            (report[0].kind, report[0].at.as_str(), report[0].answers),
+            (DriftKind::UnknownField, "[].poe", 1)
+        );
+        // Later answers take the fast path: the same field is not counted again.
+        super::decode::<Option<Vec<Port>>>(&drift, "getPorts", body).unwrap();
+        assert_eq!(drift.report()[0].answers, 1);
+    }
+
+    #[test]
+    fn repairs_and_unknown_fields_come_from_one_pass() {
+        #[derive(serde::Deserialize)]
+        struct Counted {
+            #[allow(dead_code)]
+            count: u32,
+        }
+        let drift = DriftLog::default();
+        super::decode::<Vec<Counted>>(&drift, "getCounts", br#"[{"count": "3", "extra": 1}]"#)
+            .unwrap();
+        let kinds: Vec<(DriftKind, String)> =
+            drift.report().into_iter().map(|d| (d.kind, d.at)).collect();
+        assert_eq!(kinds.len(), 2, "{kinds:?}");
+        assert!(
+            kinds.contains(&(DriftKind::UnknownField, "[].extra".to_owned())),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds
+                .iter()
+                .any(|(k, at)| matches!(k, DriftKind::Repaired(_)) && at == "[].count"),
+            "{kinds:?}"
+        );
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_say_where() {
+        let drift = DriftLog::default();
+        for body in [&b"502 Bad Gateway"[..], b"[\"\xff\xfe\"]", b"\xff"] {
+            match super::decode::<Vec<Port>>(&drift, "getPorts", body) {
+                Err(crate::Error::Decode(e)) => assert_eq!(e.operation, "getPorts"),
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]

@@ -116,8 +116,8 @@ pub(crate) fn decode_value_repaired<T: DeserializeOwned>(
 /// `unknown_fields` is set.
 ///
 /// One deserializer does both (the unknown-field listing around the path tracking), so each
-/// generated type's `Deserialize` is compiled for two deserializers only: this one and the
-/// happy path's. Every further one costs the whole API's types again in compile time and memory.
+/// operation's type is compiled for two deserializers only: this one and the happy path's
+/// (`body::decode_body`). Every further one costs the whole API's types again in compile time.
 pub(crate) fn decode_value_noting<T: DeserializeOwned>(
     value: &mut Value,
     unknown_fields: bool,

@@ -260,7 +260,6 @@ impl<T> Response<T> {
     }
 }
 
-/// Sends a built request on the one path and hands back its success answer, or the error.
 /// [`exchange`], and the success body decoded as the operation's type.
 async fn decoded<T: serde::de::DeserializeOwned>(
     spec: &'static OperationSpec,
@@ -277,6 +276,7 @@ async fn decoded<T: serde::de::DeserializeOwned>(
     Ok((value, exchange))
 }
 
+/// Sends a built request on the one path and hands back its success answer, or the error.
 pub(crate) async fn exchange(
     spec: &'static OperationSpec,
     client: &Client,

@@ -1,5 +1,5 @@
 //! The integration tests, as one binary: each module was a test file of its own, and one binary
-//! links once where fifteen linked fifteen times (the largest part of `cargo test`'s build).
+//! links once where fourteen linked fourteen times (the largest part of `cargo test`'s build).
 //! `proxy_env` stays a binary of its own: it sets proxy variables for its whole process.
 
 mod batches;

@@ -62,7 +62,7 @@ impl<T: DeserializeOwned + Send + 'static> PageDecoder for As<T> {
             match crate::operations::lenient::decode_repaired::<ItemsOf<T>>(body) {
                 Some(Ok((ItemsOf::Items(items, counts), _))) => Ok((items, counts)),
                 Some(Err(left)) => Err(Error::Decode(left.into_error(operation))),
-                // Not JSON at all: where it stops being JSON is what there is to say.
+                // Not JSON, or not a page: where the body stops being JSON is what there is to say.
                 _ => Err(Error::Decode(DecodeError::locate::<serde::de::IgnoredAny>(
                     operation, body, &e,
                 ))),
