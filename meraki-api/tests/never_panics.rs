@@ -140,8 +140,10 @@ async fn extreme_settings_saturate_instead_of_panicking() {
         .organization("1", 1, 0)
         .start()
         .await;
-    // (policy, whether a call must succeed: a zero deadline leaves an attempt 1 ms, which a
-    // loaded machine may not meet; then the call times out, as it should, without a panic.)
+    // (policy, whether a call must succeed, the batch runner's waits: a zero deadline leaves
+    // an attempt 1 ms, which a loaded machine may not meet; then the call times out, as it
+    // should, without a panic. Its batch run waits zero too: with a lost answer and waits of
+    // `Duration::MAX`, a runner would rightly wait for ever.)
     let extremes = [
         (
             RetryPolicy::default()
@@ -150,6 +152,7 @@ async fn extreme_settings_saturate_instead_of_panicking() {
                 .deadline(Some(Duration::MAX))
                 .max_attempts(u32::MAX),
             true,
+            Duration::MAX,
         ),
         (
             RetryPolicy::default()
@@ -157,9 +160,10 @@ async fn extreme_settings_saturate_instead_of_panicking() {
                 .max_backoff(Duration::ZERO)
                 .deadline(Some(Duration::ZERO)),
             false,
+            Duration::ZERO,
         ),
     ];
-    for (retry, must_succeed) in extremes {
+    for (retry, must_succeed, wait) in extremes {
         let client = dashboard
             .client_builder()
             .timeout(Duration::MAX)
@@ -186,8 +190,8 @@ async fn extreme_settings_saturate_instead_of_panicking() {
         let reports = client
             .action_batches("1")
             .synchronous(true)
-            .poll_interval(Duration::MAX, Duration::MAX)
-            .timeout(Duration::MAX)
+            .poll_interval(wait, wait)
+            .timeout(wait)
             .run_to_end(vec![meraki_api::batch::Action::new(
                 "/networks/N_1_0",
                 "update",

@@ -165,7 +165,7 @@ impl BatchRunner {
         let floor = if self.synchronous {
             Duration::ZERO
         } else {
-            self.first_poll * waves
+            self.first_poll.saturating_mul(waves)
         };
         let budget = self.client.inner().pacer().budget(&self.organization_id);
         Estimate::new(requests, budget, floor)
