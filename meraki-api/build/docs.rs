@@ -8,7 +8,7 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_json::Value;
 
 use crate::extensions::BuilderInfo;
-use crate::passes::{last_ident, module_items_mut};
+use crate::passes::{client_methods_mut, doc_text_mut, last_ident, module_items_mut};
 
 /// Parameter descriptions by builder (`GetOrganizationLicenses`) and setter (`per_page`).
 pub(crate) fn parameter_docs(document: &Value) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -73,50 +73,33 @@ pub(crate) fn document_operations(
     parameters: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Result<(usize, usize), String> {
     let mut methods = 0;
-    for item in file.items.iter_mut() {
-        let syn::Item::Impl(imp) = item else { continue };
-        if imp.trait_.is_some() || last_ident(&imp.self_ty).as_deref() != Some("Client") {
+    for f in client_methods_mut(&mut file.items) {
+        let syn::ReturnType::Type(_, ty) = &f.sig.output else {
             continue;
-        }
-        for member in imp.items.iter_mut() {
-            let syn::ImplItem::Fn(f) = member else {
+        };
+        let Some(info) = last_ident(ty).and_then(|name| builders.get(&name)) else {
+            continue;
+        };
+        let output = type_text(&info.output);
+        for attr in f.attrs.iter_mut() {
+            let Some((old, value)) = doc_text_mut(attr) else {
                 continue;
             };
-            let syn::ReturnType::Type(_, ty) = &f.sig.output else {
+            if !old.contains("```ignore") {
                 continue;
-            };
-            let Some(info) = last_ident(ty).and_then(|name| builders.get(&name)) else {
-                continue;
-            };
-            let output = type_text(&info.output);
-            for attr in f.attrs.iter_mut() {
-                let syn::Meta::NameValue(nv) = &mut attr.meta else {
-                    continue;
-                };
-                let syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(text),
-                    ..
-                }) = &nv.value
-                else {
-                    continue;
-                };
-                let old = text.value();
-                if !old.contains("```ignore") {
-                    continue;
-                }
-                let new = old
-                    .replace(
-                        "```ignore",
-                        &format!(
-                            "\n`.call()` ([`Operation::call`](crate::prelude::Operation::call)) \
-                             returns `Result<{output}, meraki_api::Error>`.\n\n```text"
-                        ),
-                    )
-                    .replace(".send()\n    .await;", ".call()\n    .await?;")
-                    .replace("let response = client.", "let answer = client.");
-                nv.value = syn::parse_quote!(#new);
-                methods += 1;
             }
+            let new = old
+                .replace(
+                    "```ignore",
+                    &format!(
+                        "\n`.call()` ([`Operation::call`](crate::prelude::Operation::call)) \
+                         returns `Result<{output}, meraki_api::Error>`.\n\n```text"
+                    ),
+                )
+                .replace(".send()\n    .await;", ".call()\n    .await?;")
+                .replace("let response = client.", "let answer = client.");
+            *value = syn::parse_quote!(#new);
+            methods += 1;
         }
     }
     let mut setters = 0;
@@ -227,20 +210,12 @@ pub(crate) fn describe_client(file: &mut syn::File, summary: &str) -> Result<(),
             continue;
         }
         for attr in s.attrs.iter_mut() {
-            let syn::Meta::NameValue(nv) = &mut attr.meta else {
+            let Some((old, value)) = doc_text_mut(attr) else {
                 continue;
             };
-            let syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(text),
-                ..
-            }) = &nv.value
-            else {
-                continue;
-            };
-            let old = text.value();
             if let Some(at) = old.rfind("Version: ") {
                 let new = format!("{}{}", &old[..at], summary.trim());
-                nv.value = syn::parse_quote!(#new);
+                *value = syn::parse_quote!(#new);
                 return Ok(());
             }
         }

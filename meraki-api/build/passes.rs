@@ -297,20 +297,12 @@ fn send_error_body(output: &syn::ReturnType) -> Option<syn::Type> {
 /// they stay inside the crate, which builds clients only through the builder.
 pub(crate) fn hide_unchecked_constructors(file: &mut syn::File) -> Result<(), String> {
     let mut hidden = 0;
-    for item in file.items.iter_mut() {
-        let syn::Item::Impl(imp) = item else { continue };
-        if imp.trait_.is_some() || last_ident(&imp.self_ty).as_deref() != Some("Client") {
-            continue;
-        }
-        for member in imp.items.iter_mut() {
-            if let syn::ImplItem::Fn(f) = member {
-                if f.sig.ident == "new" || f.sig.ident == "new_with_client" {
-                    f.vis = syn::parse_quote!(pub(crate));
-                    // `new` is unused: the builder always passes its own HTTP client.
-                    f.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
-                    hidden += 1;
-                }
-            }
+    for f in client_methods_mut(&mut file.items) {
+        if f.sig.ident == "new" || f.sig.ident == "new_with_client" {
+            f.vis = syn::parse_quote!(pub(crate));
+            // `new` is unused: the builder always passes its own HTTP client.
+            f.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
+            hidden += 1;
         }
     }
     if hidden == 2 {
@@ -710,6 +702,45 @@ pub(crate) fn module_items<'a>(items: &'a [syn::Item], name: &str) -> Option<&'a
     })
 }
 
+/// The methods of progenitor's inherent `impl Client` blocks (one per operation, and the
+/// constructors).
+pub(crate) fn client_methods_mut(
+    items: &mut [syn::Item],
+) -> impl Iterator<Item = &mut syn::ImplItemFn> {
+    items
+        .iter_mut()
+        .filter_map(|item| match item {
+            syn::Item::Impl(imp)
+                if imp.trait_.is_none()
+                    && last_ident(&imp.self_ty).as_deref() == Some("Client") =>
+            {
+                Some(imp)
+            }
+            _ => None,
+        })
+        .flat_map(|imp| {
+            imp.items.iter_mut().filter_map(|member| match member {
+                syn::ImplItem::Fn(f) => Some(f),
+                _ => None,
+            })
+        })
+}
+
+/// The text of a `#[doc = "…"]` attribute, and the value to replace to change it.
+pub(crate) fn doc_text_mut(attr: &mut syn::Attribute) -> Option<(String, &mut syn::Expr)> {
+    let syn::Meta::NameValue(nv) = &mut attr.meta else {
+        return None;
+    };
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(text),
+        ..
+    }) = &nv.value
+    else {
+        return None;
+    };
+    Some((text.value(), &mut nv.value))
+}
+
 pub(crate) fn module_items_mut<'a>(
     items: &'a mut [syn::Item],
     name: &str,
@@ -729,24 +760,15 @@ pub(crate) fn deprecate_operations(
 ) -> Result<usize, String> {
     let mut marked = 0;
     let mut builders = BTreeSet::new();
-    for item in file.items.iter_mut() {
-        let syn::Item::Impl(imp) = item else { continue };
-        if imp.trait_.is_some() || last_ident(&imp.self_ty).as_deref() != Some("Client") {
-            continue;
-        }
-        for member in imp.items.iter_mut() {
-            let syn::ImplItem::Fn(f) = member else {
-                continue;
-            };
-            if let Some(note) = notes.get(&f.sig.ident.to_string()) {
-                f.attrs.push(syn::parse_quote!(#[deprecated(note = #note)]));
-                if let syn::ReturnType::Type(_, ty) = &f.sig.output {
-                    if let Some(name) = last_ident(ty) {
-                        builders.insert((name, note.clone()));
-                    }
+    for f in client_methods_mut(&mut file.items) {
+        if let Some(note) = notes.get(&f.sig.ident.to_string()) {
+            f.attrs.push(syn::parse_quote!(#[deprecated(note = #note)]));
+            if let syn::ReturnType::Type(_, ty) = &f.sig.output {
+                if let Some(name) = last_ident(ty) {
+                    builders.insert((name, note.clone()));
                 }
-                marked += 1;
             }
+            marked += 1;
         }
     }
     for item in module_items_mut(&mut file.items, "builder")
